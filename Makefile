@@ -1,0 +1,40 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup browser db demo clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+db: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+
+demo: db
+	$(PY) manage.py demo_world
+
+## Set everything up and serve the dashboard with the demo world on http://127.0.0.1:8000
+run: demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# A system Chromium (Debian's `chromium`) is used when present; elsewhere Playwright's own build.
+browser: $(STAMP)
+	@if [ -x /usr/bin/chromium ] || [ -n "$$CHROMIUM_PATH" ]; then echo "Using system Chromium"; \
+	else $(PY) -m playwright install chromium; fi
+
+## Set everything up and run the whole test suite (browser journeys included)
+test: browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

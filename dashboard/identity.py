@@ -1,0 +1,58 @@
+"""Who is acting, for which project, with which roles.
+
+A Scope is what every access rule and domain operation receives: the browser session builds
+one from the current project, the API will build one from a token.
+"""
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from .models import Project, Role, RoleAssignment
+
+
+@dataclass(frozen=True)
+class Scope:
+    user: AbstractBaseUser
+    project: Project
+    roles: frozenset[str]
+    # A platform admin holds the admin role on some project (Keystone's convention).
+    is_admin: bool = False
+    # Every enabled project the user has a role on, for the project switcher.
+    projects: tuple[Project, ...] = field(default=(), compare=False)
+
+    @property
+    def project_id(self) -> str:
+        return self.project.pk
+
+    @property
+    def can_write(self) -> bool:
+        """Members create, edit, share, accept and reject; readers only look."""
+        return Role.MEMBER in self.roles or Role.ADMIN in self.roles
+
+
+def scopes_for(user: AbstractBaseUser, project_id: str | None) -> Scope | None:
+    """The user's scope on project_id, or on their first project; None without any role.
+
+    One query: every role assignment of the user, with its project.
+    """
+    assignments = list(
+        RoleAssignment.objects.filter(user=user, project__enabled=True)
+        .select_related("project")
+        .order_by("project__name", "role")
+    )
+    if not assignments:
+        return None
+    projects: dict[str, Project] = {}
+    roles: dict[str, set[str]] = {}
+    for a in assignments:
+        projects.setdefault(a.project_id, a.project)
+        roles.setdefault(a.project_id, set()).add(a.role)
+    current = project_id if project_id in projects else next(iter(projects))
+    return Scope(
+        user=user,
+        project=projects[current],
+        roles=frozenset(roles[current]),
+        is_admin=any(a.role == Role.ADMIN for a in assignments),
+        projects=tuple(projects.values()),
+    )

@@ -1,0 +1,22 @@
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from .identity import scopes_for
+
+SESSION_PROJECT_KEY = "project_id"
+
+
+class ScopeMiddleware:
+    """Attach request.scope: the signed-in user acting for the session's current project."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.scope = None
+        if request.user.is_authenticated:
+            request.scope = scopes_for(request.user, request.session.get(SESSION_PROJECT_KEY))
+            if request.scope and request.session.get(SESSION_PROJECT_KEY) != request.scope.project_id:
+                request.session[SESSION_PROJECT_KEY] = request.scope.project_id
+        return self.get_response(request)

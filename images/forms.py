@@ -1,0 +1,71 @@
+"""Validation only: the rules live in images.access and images.services."""
+
+from django import forms
+
+from .models import ContainerFormat, DiskFormat, MemberStatus, Visibility
+
+BLANK = [("", "—")]
+
+
+class SelectWithDisabled(forms.Select):
+    """A select whose options in `disabled_values` are shown but cannot be chosen."""
+
+    disabled_values: set[str] = set()
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if value in self.disabled_values and not selected:
+            option["attrs"]["disabled"] = True
+        return option
+
+
+class ImageForm(forms.Form):
+    name = forms.CharField(max_length=255, help_text="Shown in every project that can see the image.")
+    disk_format = forms.ChoiceField(choices=BLANK + DiskFormat.choices, required=False)
+    container_format = forms.ChoiceField(choices=BLANK + ContainerFormat.choices, required=False)
+    visibility = forms.ChoiceField(
+        choices=Visibility.choices, initial=Visibility.PRIVATE, widget=SelectWithDisabled
+    )
+    min_disk = forms.IntegerField(
+        min_value=0, max_value=2**31 - 1, initial=0, label="Minimum disk (GB)"
+    )
+    min_ram = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=0, label="Minimum RAM (MB)")
+    protected = forms.BooleanField(
+        required=False, help_text="A protected image cannot be deleted."
+    )
+    os_hidden = forms.BooleanField(
+        required=False, label="Hidden", help_text="Left out of default image lists."
+    )
+
+    def __init__(self, *args, can_publish: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not can_publish:
+            # Shown, but not selectable: only platform admins make images public. The service
+            # refuses it too, whatever is posted.
+            widget = self.fields["visibility"].widget
+            widget.disabled_values = {Visibility.PUBLIC}
+            self.fields["visibility"].choices = [
+                (v, "Public (platform admins only)" if v == Visibility.PUBLIC else label)
+                for v, label in Visibility.choices
+            ]
+
+
+class EditImageForm(ImageForm):
+    """Disk and container format belong to the image's data; they are set when it is created."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["disk_format"]
+        del self.fields["container_format"]
+
+
+class AddMemberForm(forms.Form):
+    project_id = forms.CharField(
+        label="Project ID",
+        max_length=64,
+        help_text="Ask the target project to run: openstack project show <name> -c id",
+    )
+
+
+class MemberStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=MemberStatus.choices)

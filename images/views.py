@@ -1,0 +1,327 @@
+"""Pages and the partials htmx re-renders. Each view: find through access → validate → one
+service call → render or redirect. Every htmx action is also a plain form POST."""
+
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
+
+from dashboard.decorators import project_required
+from dashboard.models import Project
+
+from . import access, services
+from .access import Tab
+from .forms import AddMemberForm, EditImageForm, ImageForm, MemberStatusForm
+from .listing import DIRECTIONS, SORTS, paginate
+from .models import MemberStatus, Visibility
+
+SHARE_ACTIONS = [("accepted", "Accept"), ("rejected", "Reject"), ("pending", "Back to pending")]
+INVALID = 422  # a form that did not validate; htmx is configured to swap it like a 200
+
+
+def _partials(request: HttpRequest, names: list[str], context: dict, status: int = 200) -> HttpResponse:
+    """Several named partials in one response (the extra ones swap out of band)."""
+    html = "".join(render_to_string(name, context, request) for name in names)
+    return HttpResponse(html, status=status)
+
+
+def _list_params(request: HttpRequest) -> dict:
+    get = request.GET
+    tab = get.get("tab") if get.get("tab") in Tab.ALL else Tab.CATALOG
+    member_status = get.get("status") if get.get("status") in MemberStatus.values else ""
+    return {
+        "tab": tab,
+        "status": member_status,
+        "q": get.get("q", "").strip()[:255],
+        "hidden": get.get("hidden") == "1",
+        "sort": get.get("sort") if get.get("sort") in SORTS else "name",
+        "dir": get.get("dir") if get.get("dir") in DIRECTIONS else "asc",
+        "after": get.get("after") or None,
+    }
+
+
+@require_GET
+@login_required
+@project_required
+def image_list(request: HttpRequest) -> HttpResponse:
+    params = _list_params(request)
+    scope = request.scope
+    page = None
+    if params["tab"] != Tab.COMMUNITY or params["q"] or request.GET.get("search") == "1":
+        qs = access.listed_images(
+            scope, tab=params["tab"], member_status=params["status"] or None, show_hidden=params["hidden"]
+        )
+        if params["q"]:
+            qs = qs.filter(name__icontains=params["q"])
+        page = paginate(
+            qs,
+            sort=params["sort"],
+            direction=params["dir"],
+            after=params["after"],
+            size=settings.IMAGES_PAGE_SIZE,
+        )
+    context = {
+        "params": params,
+        "page": page,
+        "tabs": TABS,
+        "status_choices": MemberStatus.choices,
+        "can_create": scope.can_write,
+        "can_respond": scope.can_write,
+    }
+    if request.htmx and request.htmx.target == "image-table":
+        return render(request, "images/image_list.html#image-table", context)
+    return render(request, "images/image_list.html", context)
+
+
+TABS = [
+    (Tab.CATALOG, "Catalog"),
+    (Tab.PROJECT, "Project"),
+    (Tab.SHARED, "Shared with me"),
+    (Tab.PUBLIC, "Public"),
+    (Tab.COMMUNITY, "Community"),
+]
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@project_required
+def image_create(request: HttpRequest) -> HttpResponse:
+    scope = request.scope
+    if not scope.can_write:
+        raise PermissionDenied("Your role on this project is reader: you can look, but not create images.")
+    form = ImageForm(request.POST or None, can_publish=scope.is_admin)
+    if request.method == "POST" and form.is_valid():
+        try:
+            image = services.image_create(scope=scope, **form.cleaned_data)
+        except services.ServiceError as e:
+            form.add_error(None, str(e))
+        else:
+            messages.success(request, f"Image {image.display_name} created (queued, no data yet).")
+            return redirect("images:detail", image_id=image.pk)
+    status = INVALID if form.errors else 200
+    return render(request, "images/image_form.html", {"form": form, "image": None}, status=status)
+
+
+def _detail_context(request: HttpRequest, image, tab: str, **extra) -> dict:
+    scope = request.scope
+    context = {
+        "image": image,
+        "tab": tab,
+        "can_edit": access.can_edit(scope, image),
+        "can_see_members": access.can_see_members(scope, image),
+        "share": access.membership(scope, image),
+        "can_respond": scope.can_write,
+        "dormant": image.visibility != Visibility.SHARED,
+        "member_limit": settings.IMAGE_MEMBER_QUOTA,
+        "share_actions": SHARE_ACTIONS,
+    }
+    if tab == "members" and context["can_see_members"]:
+        context["members"] = list(access.members_of(scope, image))
+        context.setdefault("form", AddMemberForm())
+    context.update(extra)
+    return context
+
+
+@require_GET
+@login_required
+@project_required
+def image_detail(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    image = access.get_image_for(request.scope, image_id)
+    tab = "members" if request.GET.get("tab") == "members" else "overview"
+    context = _detail_context(request, image, tab)
+    if request.htmx and request.htmx.target == "tab-panel":
+        return render(request, "images/image_detail.html#tab-panel", context)
+    return render(request, "images/image_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@project_required
+def image_edit(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    scope = request.scope
+    image = access.get_image_for(scope, image_id, write=True)
+    initial = {f: getattr(image, f) for f in services.EDITABLE_FIELDS}
+    form = EditImageForm(request.POST or None, initial=initial, can_publish=scope.is_admin)
+    if request.method == "POST" and form.is_valid():
+        changes = {f: v for f, v in form.cleaned_data.items() if v != initial[f]}
+        try:
+            image = services.image_update(scope=scope, image=image, changes=changes)
+        except services.ServiceError as e:
+            form.add_error("visibility" if "visibility" in changes else None, str(e))
+        else:
+            messages.success(request, f"Image {image.display_name} saved.")
+            return redirect("images:detail", image_id=image.pk)
+    status = INVALID if form.errors else 200
+    return render(request, "images/image_form.html", {"form": form, "image": image}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@project_required
+def image_delete(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    scope = request.scope
+    image = access.get_image_for(scope, image_id, write=True)
+    error = None
+    if request.method == "POST":
+        try:
+            services.image_delete(scope=scope, image=image)
+        except services.ServiceError as e:
+            error = str(e)
+        else:
+            messages.success(request, f"Image {image.display_name} deleted.")
+            return redirect("images:list")
+    members = access.members_of(scope, image).filter(status=MemberStatus.ACCEPTED).count()
+    context = {"image": image, "error": error, "accepted_members": members}
+    return render(request, "images/image_confirm_delete.html", context, status=403 if error else 200)
+
+
+# Members (owner side)
+
+
+def _members_response(request: HttpRequest, image, form: AddMemberForm, status: int = 200) -> HttpResponse:
+    context = _detail_context(request, image, "members", form=form)
+    if request.htmx:
+        return render(request, "images/image_detail.html#members-panel", context, status=status)
+    return render(request, "images/image_detail.html", context, status=status)
+
+
+@require_POST
+@login_required
+@project_required
+def member_add(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    scope = request.scope
+    image = access.get_image_for(scope, image_id, write=True)
+    form = AddMemberForm(request.POST)
+    if form.is_valid():
+        try:
+            share = services.image_share(
+                scope=scope, image=image, project_id=form.cleaned_data["project_id"], make_shared=True
+            )
+        except services.ServiceError as e:
+            form.add_error("project_id", str(e))
+        else:
+            note = f"Shared with {share.member.name}: pending until that project accepts it."
+            if not request.htmx:
+                messages.success(request, note)
+                return redirect(reverse("images:detail", args=[image.pk]) + "?tab=members")
+            image = access.get_image_for(scope, image_id)
+            response = _members_response(request, image, AddMemberForm(), status=200)
+            return trigger_client_event(response, "announce", {"text": note})
+    return _members_response(request, image, form, status=INVALID)
+
+
+@require_GET
+@login_required
+@project_required
+def member_lookup(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    """As the owner types a project ID: that project's name, to confirm before adding it."""
+    image = access.get_image_for(request.scope, image_id, write=True)
+    project_id = request.GET.get("project_id", "").strip()
+    project, error = None, None
+    if project_id:
+        try:
+            project = services.project_preview(image=image, project_id=project_id)
+        except services.ServiceError as e:
+            error = str(e)
+    context = {"lookup_project": project, "lookup_error": error}
+    return render(request, "images/image_detail.html#member-lookup", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@project_required
+def member_remove(request: HttpRequest, image_id: UUID, project_id: str) -> HttpResponse:
+    scope = request.scope
+    image = access.get_image_for(scope, image_id, write=True)
+    members_url = reverse("images:detail", args=[image.pk]) + "?tab=members"
+    if request.method == "GET":
+        share = access.members_of(scope, image).filter(member_id=project_id).first()
+        if share is None:
+            return redirect(members_url)
+        context = {"image": image, "share": share}
+        if request.htmx:
+            return render(request, "images/member_confirm_remove.html#confirm-remove", context)
+        return render(request, "images/member_confirm_remove.html", context)
+    try:
+        project = services.member_remove(scope=scope, image=image, project_id=project_id)
+    except services.NotFound:
+        note = "That project was no longer a member."
+    else:
+        note = f"Removed {project.name}: the image has left its catalog."
+    if not request.htmx:
+        messages.success(request, note)
+        return redirect(members_url)
+    response = _members_response(request, image, AddMemberForm())
+    return trigger_client_event(response, "announce", {"text": note})
+
+
+# Shares (target side)
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+@require_POST
+@login_required
+@project_required
+def share_respond(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    """The target project accepts, rejects, or sets back to pending its share of an image."""
+    scope = request.scope
+    image = access.get_image_for(scope, image_id)
+    form = MemberStatusForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("Choose accepted, rejected or pending.", status=400)
+    status = form.cleaned_data["status"]
+    if access.membership(scope, image) is None:
+        raise PermissionDenied("This image is not shared with your project.")
+    try:
+        services.member_set_status(scope=scope, image=image, project_id=scope.project_id, status=status)
+    except services.NotFound:
+        raise PermissionDenied("This image is not shared with your project.") from None
+    except services.NotPermitted as e:
+        raise PermissionDenied(str(e)) from None
+    verb = {"accepted": "Accepted", "rejected": "Rejected", "pending": "Set back to pending"}[status]
+    note = f"{verb}: {image.display_name}."
+    if not request.htmx:
+        messages.success(request, note)
+        return redirect(_safe_next(request, reverse("images:detail", args=[image.pk])))
+    image = access.get_image_for(scope, image_id)
+    context = {"image": image, "share": access.membership(scope, image), "can_respond": scope.can_write,
+               "params": _list_params(request), "pending_count": access.pending_share_count(scope),
+               "share_actions": SHARE_ACTIONS}
+    region = "images/image_list.html#image-row" if request.POST.get("region") == "row" else "images/image_detail.html#share-box"
+    response = _partials(request, [region, "base.html#pending-badge-oob"], context)
+    return trigger_client_event(response, "announce", {"text": note})
+
+
+# Platform admin
+
+
+@require_GET
+@login_required
+@project_required
+def admin_images(request: HttpRequest) -> HttpResponse:
+    qs = access.all_images(request.scope)
+    params = _list_params(request)
+    owner = request.GET.get("owner", "")
+    if owner:
+        qs = qs.filter(owner_id=owner)
+    if params["q"]:
+        qs = qs.filter(name__icontains=params["q"])
+    page = paginate(qs, sort=params["sort"], direction=params["dir"], after=params["after"],
+                    size=settings.IMAGES_PAGE_SIZE)
+    context = {"page": page, "params": params, "owner": owner, "projects": Project.objects.only("id", "name")}
+    return render(request, "images/admin_images.html", context)
