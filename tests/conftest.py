@@ -1,0 +1,116 @@
+"""Personas and builders shared by every test.
+
+- owner:    alice, member of `platform`, which owns the images under test
+- target:   bob, member of `app-team`, the project images get shared with
+- reader:   dave, reader of `app-team`
+- outsider: carol, member of `data-team`, never shared with
+- admin:    root, platform admin (admin role on the `ops` project, which owns nothing here)
+"""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from dashboard.models import Project, Role, RoleAssignment
+from images.models import Image, ImageMember, Status, Visibility
+
+PASSWORD = "correct-horse-battery"
+
+
+def _user(username: str, *roles: tuple[Project, str]):
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD)
+    for project, role in roles:
+        RoleAssignment.objects.create(user=user, project=project, role=role)
+    return user
+
+
+@pytest.fixture
+def platform(db):
+    return Project.objects.create(name="platform", description="Golden images")
+
+
+@pytest.fixture
+def app_team(db):
+    return Project.objects.create(name="app-team")
+
+
+@pytest.fixture
+def data_team(db):
+    return Project.objects.create(name="data-team")
+
+
+@pytest.fixture
+def ops(db):
+    return Project.objects.create(name="ops")
+
+
+@pytest.fixture
+def alice(platform):
+    return _user("alice", (platform, Role.MEMBER))
+
+
+@pytest.fixture
+def bob(app_team):
+    return _user("bob", (app_team, Role.MEMBER))
+
+
+@pytest.fixture
+def dave(app_team):
+    return _user("dave", (app_team, Role.READER))
+
+
+@pytest.fixture
+def carol(data_team):
+    return _user("carol", (data_team, Role.MEMBER))
+
+
+@pytest.fixture
+def root(ops):
+    return _user("root", (ops, Role.MEMBER), (ops, Role.ADMIN))
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def client_alice(alice):
+    return _client(alice)
+
+
+@pytest.fixture
+def client_bob(bob):
+    return _client(bob)
+
+
+@pytest.fixture
+def client_dave(dave):
+    return _client(dave)
+
+
+@pytest.fixture
+def client_carol(carol):
+    return _client(carol)
+
+
+@pytest.fixture
+def client_root(root):
+    return _client(root)
+
+
+@pytest.fixture
+def make_image(platform):
+    """Build an image: make_image(name, visibility=…, owner=…, members={project: status}, **fields)."""
+
+    def make(name="golden-ubuntu", *, visibility=Visibility.PRIVATE, owner=None, members=None, **fields):
+        fields.setdefault("status", Status.ACTIVE)
+        fields.setdefault("disk_format", "qcow2")
+        fields.setdefault("container_format", "bare")
+        image = Image.objects.create(name=name, owner=owner or platform, visibility=visibility, **fields)
+        for project, status in (members or {}).items():
+            ImageMember.objects.create(image=image, member=project, status=status)
+        return image
+
+    return make
