@@ -7,6 +7,8 @@
 - admin:    root, platform admin (admin role on the `ops` project, which owns nothing here)
 """
 
+import os
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -15,6 +17,14 @@ from dashboard.models import Project, Role, RoleAssignment
 from images.models import Image, ImageMember, Status, Visibility
 
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A test database per run, so two runs on one PostgreSQL server never drop each other's."""
+    from pytest_django.fixtures import _set_suffix_to_test_databases
+
+    _set_suffix_to_test_databases(suffix=f"run{os.getpid()}")
 
 
 def _user(username: str, *roles: tuple[Project, str]):
