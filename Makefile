@@ -38,3 +38,17 @@ test: browser
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
+
+# Performance (docs/performance.md): on PostgreSQL, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench
+.PHONY: world bench load
+## Generate the large deterministic world to measure on (gen-* projects; --reset replaces it)
+world: db
+	$(PY) manage.py generate_world --reset $(WORLD_ARGS)
+
+## Benchmark the production server (gunicorn) against the generated world
+bench: $(STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
+## Load test: 50 simulated users for 60 s, then check the shares in the database
+load: $(STAMP)
+	$(PY) -m bench.load $(LOAD_ARGS)

@@ -53,3 +53,23 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} is {self.role} on {self.project}"
+
+
+class ApiToken(models.Model):
+    """An Identity API token. Only the SHA-256 of the secret is stored; the roles are the user's
+    roles on the project when the token was issued. Revoking a token deletes it."""
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_tokens")
+    roles = models.JSONField(default=list)
+    # Keystone's convention, as in dashboard.identity: the admin role on any project.
+    is_admin = models.BooleanField(default=False)
+    audit_id = models.CharField(max_length=32)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"token of {self.user} on {self.project} until {self.expires_at:%Y-%m-%d %H:%M}"

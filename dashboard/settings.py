@@ -68,7 +68,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "dashboard.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "dashboard.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -173,10 +175,14 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes speak plain HTTP to the server itself
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# The benchmark's server: X-Query-Count and Server-Timing headers on every response.
+REQUEST_TIMING_HEADERS = env_bool("DJANGO_REQUEST_TIMING_HEADERS", False)
 
 LOGGING = {
     "version": 1,
@@ -184,3 +190,26 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# Image data. IMAGE_STORE=filesystem keeps it under IMAGE_STORE_DIR; IMAGE_STORE=s3 in an
+# S3-compatible bucket (multipart upload as the data streams).
+IMAGE_STORE = os.environ.get("IMAGE_STORE", "filesystem")
+if IMAGE_STORE not in {"filesystem", "s3"}:
+    raise ImproperlyConfigured(f"IMAGE_STORE must be filesystem or s3, not {IMAGE_STORE!r}")
+IMAGE_STORE_DIR = Path(os.environ.get("IMAGE_STORE_DIR") or BASE_DIR / "var" / "images")
+IMAGE_STORE_S3_ENDPOINT_URL = os.environ.get("IMAGE_STORE_S3_ENDPOINT_URL", "")
+IMAGE_STORE_S3_BUCKET = os.environ.get("IMAGE_STORE_S3_BUCKET", "images")
+IMAGE_STORE_S3_ACCESS_KEY_ID = os.environ.get("IMAGE_STORE_S3_ACCESS_KEY_ID", "")
+IMAGE_STORE_S3_SECRET_ACCESS_KEY = os.environ.get("IMAGE_STORE_S3_SECRET_ACCESS_KEY", "")
+IMAGE_STORE_S3_REGION = os.environ.get("IMAGE_STORE_S3_REGION", "us-east-1")
+IMAGE_STORE_S3_PART_SIZE = env_int("IMAGE_STORE_S3_PART_SIZE", 8 * 1024 * 1024)
+# How much of a request body is read at a time while an upload streams.
+IMAGE_UPLOAD_CHUNK_SIZE = env_int("IMAGE_UPLOAD_CHUNK_SIZE", 1024 * 1024)
+
+# Per-project image quotas (defaults; a platform admin overrides them per project). -1: unlimited.
+IMAGE_QUOTA_COUNT_TOTAL = env_int("IMAGE_QUOTA_COUNT_TOTAL", 100)
+IMAGE_QUOTA_SIZE_TOTAL = env_int("IMAGE_QUOTA_SIZE_TOTAL", 1024**4)
+IMAGE_QUOTA_COUNT_UPLOADING = env_int("IMAGE_QUOTA_COUNT_UPLOADING", 5)
+
+# Identity API tokens (the `openstack` client's): seconds from issue to expiry.
+API_TOKEN_LIFETIME = env_int("API_TOKEN_LIFETIME", 12 * 60 * 60)

@@ -1,11 +1,15 @@
 from django.urls import include, path
 
-from . import views
+from . import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
     path("auth/login/", views.login_view, name="login"),
     path("auth/logout/", views.logout_view, name="logout"),
     path("project/switch/", views.switch_project, name="switch-project"),
     path("", include("images.urls")),
+    # The OpenStack APIs the `openstack` client talks to (see docs/api.md).
+    path("identity/", include("dashboard.keystone")),
+    path("image/", include("images.api_urls")),
 ]

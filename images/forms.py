@@ -69,3 +69,22 @@ class AddMemberForm(forms.Form):
 
 class MemberStatusForm(forms.Form):
     status = forms.ChoiceField(choices=MemberStatus.choices)
+
+
+class UploadFormatsForm(forms.Form):
+    """The formats chosen on the upload page (query parameters of the upload)."""
+
+    disk_format = forms.ChoiceField(choices=BLANK + DiskFormat.choices, required=False)
+    container_format = forms.ChoiceField(choices=BLANK + ContainerFormat.choices, required=False)
+
+
+class QuotaForm(forms.Form):
+    """A project's quota overrides: empty keeps the default, -1 is unlimited."""
+
+    image_count_total = forms.IntegerField(min_value=-1, required=False, label="Images")
+    image_size_total = forms.IntegerField(
+        min_value=-1, required=False, label="Image storage (bytes)"
+    )
+    image_count_uploading = forms.IntegerField(
+        min_value=-1, required=False, label="Uploads in progress"
+    )

@@ -3,9 +3,11 @@
 import base64
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connections
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
@@ -47,23 +49,49 @@ def decode_cursor(cursor: str):
         return None
 
 
-def paginate(qs: QuerySet, *, sort: str, direction: str, after: str | None, size: int) -> Page:
-    """One page of qs in (sort, id) order, starting after the cursor; one query."""
+def paginate(
+    qs: QuerySet | Sequence[QuerySet], *, sort: str, direction: str, after: str | None, size: int
+) -> Page:
+    """One page of qs in (sort, id) order, starting after the cursor; one query.
+
+    qs may be a list of disjoint querysets (access.listed_image_parts): the page is then the first
+    rows of their UNION ALL, and where the database can (PostgreSQL) each part is ordered and
+    limited on its own, so each walks its own index instead of the whole list being sorted.
+    """
     sort = sort if sort in SORTS else "name"
     descending = direction == "desc"
-    qs = qs.annotate(sort_value=_sort_expression(sort))
     position = decode_cursor(after) if after else None
-    if position is not None:
-        value, pk = position
-        beyond = "lt" if descending else "gt"
-        qs = qs.filter(
-            Q(**{f"sort_value__{beyond}": value}) | Q(sort_value=value, **{f"pk__{beyond}": pk})
-        )
     order = ("-sort_value", "-pk") if descending else ("sort_value", "pk")
-    rows = list(qs.order_by(*order)[: size + 1])
+
+    def part_page(part: QuerySet) -> QuerySet:
+        part = part.annotate(sort_value=_sort_expression(sort))
+        if position is not None:
+            value, pk = position
+            beyond = "lt" if descending else "gt"
+            part = part.filter(
+                Q(**{f"sort_value__{beyond}": value}) | Q(sort_value=value, **{f"pk__{beyond}": pk})
+            )
+        return part
+
+    parts = [part_page(part) for part in ([qs] if isinstance(qs, QuerySet) else qs)]
+    rows = first_rows(parts, order, size + 1)
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]
         last = rows[-1]
         next_cursor = encode_cursor(last.sort_value, last.pk)
     return Page(rows=rows, next_cursor=next_cursor)
+
+
+def first_rows(parts: Sequence[QuerySet], order: Sequence[str], count: int) -> list:
+    """The first `count` rows, in `order` (names of columns or annotations), of the union of
+    disjoint querysets; one query. Where the database can order and limit each member of a UNION
+    (PostgreSQL), each part reads only its own first rows, in its own index's order."""
+    parts = [part.order_by(*order) for part in parts]
+    if len(parts) == 1:
+        return list(parts[0][:count])
+    if connections[parts[0].db].features.supports_slicing_ordering_in_compound:
+        parts = [part[:count] for part in parts]
+    else:
+        parts = [part.order_by() for part in parts]
+    return list(parts[0].union(*parts[1:], all=True).order_by(*order)[:count])

@@ -71,6 +71,8 @@ class Image(models.Model):
     os_hidden = models.BooleanField(default=False)
     tags = models.JSONField(default=list, blank=True)
     properties = models.JSONField(default=dict, blank=True)
+    # While the data streams (status saving): bytes of storage quota held for it.
+    upload_reserved = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -81,6 +83,9 @@ class Image(models.Model):
             models.Index(fields=["owner", "name", "id"], name="image_owner_name"),
             models.Index(fields=["visibility", "name", "id"], name="image_visibility_name"),
             models.Index(fields=["created_at", "id"], name="image_created"),
+            # The same lists newest first (the Image API's default order).
+            models.Index(fields=["owner", "created_at", "id"], name="image_owner_created"),
+            models.Index(fields=["visibility", "created_at", "id"], name="image_visibility_created"),
         ]
 
     def __str__(self) -> str:
@@ -111,9 +116,24 @@ class ImageMember(models.Model):
             models.UniqueConstraint(fields=["image", "member"], name="unique_image_member")
         ]
         indexes = [
-            # "Shared with me" and the pending badge: a project's shares by status.
-            models.Index(fields=["member", "status"], name="member_project_status"),
+            # "Shared with me", the catalog's shares and the pending badge: a project's shares by
+            # status, with the image id so that reading them needs no table access.
+            models.Index(fields=["member", "status", "image"], name="member_project_status"),
         ]
 
     def __str__(self) -> str:
         return f"{self.image} → {self.member} ({self.status})"
+
+
+class ProjectQuota(models.Model):
+    """A project's image quotas where a platform admin overrides the defaults (null: the default)."""
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, primary_key=True, related_name="image_quota"
+    )
+    image_count_total = models.BigIntegerField(null=True, blank=True)
+    image_size_total = models.BigIntegerField(null=True, blank=True)
+    image_count_uploading = models.BigIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Image quotas of {self.project}"

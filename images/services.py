@@ -5,6 +5,10 @@ ServiceError subclass whose message is written for the person who asked. Views t
 form errors, the API into JSON errors with `status_code`.
 """
 
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -13,8 +17,17 @@ from django.db import IntegrityError, transaction
 from dashboard.identity import Scope
 from dashboard.models import Project, project_id_validator
 
-from . import access
-from .models import Image, ImageMember, MemberStatus, Visibility
+from . import access, formats, quotas, stores
+from .models import (
+    ContainerFormat,
+    DiskFormat,
+    Image,
+    ImageMember,
+    MemberStatus,
+    ProjectQuota,
+    Status,
+    Visibility,
+)
 
 
 class ServiceError(Exception):
@@ -79,6 +92,7 @@ def image_create(
     """A new image, without data yet (queued), owned by the scope's project; private by default."""
     if not scope.can_write:
         raise NotPermitted("Your role on this project is reader: you can look, but not create images.")
+    _require_count_quota(scope.project_id)
     image = Image(
         name=name,
         owner=scope.project,
@@ -122,7 +136,9 @@ def image_delete(*, scope: Scope, image: Image) -> None:
         raise NotPermitted(
             f"{current.display_name} is protected and cannot be deleted. Unset Protected first."
         )
+    key = str(current.pk)
     current.delete()
+    transaction.on_commit(lambda: _delete_data(key))
 
 
 def _project_for_share(image: Image, project_id: str) -> Project:
@@ -246,3 +262,457 @@ def member_remove(*, scope: Scope, image: Image, project_id: str) -> Project:
     share = _share_of(_locked(image), project_id)
     share.delete()
     return share.member
+
+
+# Image data: upload, download, deactivation; quotas.
+#
+# An upload is three short transactions around the stream, never one long one: start (queued →
+# saving, quota reserved under the project's quota lock), extend the reservation as bytes exceed
+# it, finish (commit the stored object, saving → active). Whatever goes wrong in between aborts
+# the store writer (nothing stored) and puts the image back to queued, so it can be retried.
+
+log = logging.getLogger(__name__)
+
+# Storage quota is reserved in steps of this many bytes while data of unknown length streams.
+RESERVATION_STEP = 64 * 1024 * 1024
+
+
+class StoreFailed(ServiceError):
+    status_code = 503
+
+
+def _delete_data(key: str) -> None:
+    try:
+        stores.get_store().delete(key)
+    except Exception:
+        log.exception("Could not delete the stored data of image %s", key)
+
+
+def _require_count_quota(project_id: str) -> None:
+    limits = quotas.lock_project(project_id)
+    used = quotas.usage_of(project_id)[quotas.COUNT_TOTAL]
+    limit = limits[quotas.COUNT_TOTAL]
+    if not quotas.within(limit, used + 1):
+        raise LimitExceeded(quotas.exceeded_message(quotas.COUNT_TOTAL, usage=used, limit=limit))
+
+
+@transaction.atomic
+def _upload_start(
+    *, image: Image, declared_length: int | None, disk_format: str | None, container_format: str | None
+) -> Image:
+    limits = quotas.lock_project(image.owner_id)
+    current = _locked(image)
+    if current.status in (Status.ACTIVE, Status.DEACTIVATED):
+        raise Conflict(
+            f"{current.display_name} already has its data ({current.status}); image data cannot be "
+            "replaced. Create a new image instead."
+        )
+    if current.status == Status.SAVING:
+        raise Conflict(f"An upload to {current.display_name} is already in progress.")
+    if current.status != Status.QUEUED:
+        raise Conflict(f"{current.display_name} is {current.status}: it cannot take data.")
+    if disk_format:
+        if disk_format not in DiskFormat.values:
+            raise InvalidInput(f"Unknown disk format {disk_format!r}.")
+        current.disk_format = disk_format
+    if container_format:
+        if container_format not in ContainerFormat.values:
+            raise InvalidInput(f"Unknown container format {container_format!r}.")
+        current.container_format = container_format
+    if not current.disk_format or not current.container_format:
+        raise InvalidInput("Choose the disk format and the container format before uploading data.")
+    if declared_length is not None and declared_length < 0:
+        raise InvalidInput("The upload's length cannot be negative.")
+    used = quotas.usage_of(current.owner_id)
+    limit = limits[quotas.COUNT_UPLOADING]
+    if not quotas.within(limit, used[quotas.COUNT_UPLOADING] + 1):
+        raise LimitExceeded(
+            quotas.exceeded_message(quotas.COUNT_UPLOADING, usage=used[quotas.COUNT_UPLOADING], limit=limit)
+        )
+    reserve = declared_length or 0
+    limit = limits[quotas.SIZE_TOTAL]
+    if not quotas.within(limit, used[quotas.SIZE_TOTAL] + reserve):
+        raise LimitExceeded(
+            quotas.exceeded_message(quotas.SIZE_TOTAL, usage=used[quotas.SIZE_TOTAL], limit=limit, adding=reserve)
+        )
+    current.status = Status.SAVING
+    current.upload_reserved = reserve
+    current.save(update_fields=["status", "upload_reserved", "disk_format", "container_format", "updated_at"])
+    return current
+
+
+@transaction.atomic
+def _upload_reserve(*, image: Image, needed: int, fixed: bool) -> int:
+    """Hold at least `needed` bytes of storage quota for the upload; the new reservation."""
+    limits = quotas.lock_project(image.owner_id)
+    current = Image.objects.select_for_update().filter(pk=image.pk, status=Status.SAVING).first()
+    if current is None:
+        raise NotFound("The image was deleted while its data was uploading.")
+    limit = limits[quotas.SIZE_TOTAL]
+    others = quotas.usage_of(current.owner_id)[quotas.SIZE_TOTAL] - current.upload_reserved
+    if not quotas.within(limit, others + needed):
+        raise LimitExceeded(
+            quotas.exceeded_message(quotas.SIZE_TOTAL, usage=others, limit=limit, adding=needed)
+        )
+    reserve = needed if fixed else max(needed, current.upload_reserved + RESERVATION_STEP)
+    if limit != quotas.UNLIMITED:
+        reserve = min(reserve, limit - others)
+    Image.objects.filter(pk=current.pk).update(upload_reserved=reserve)
+    return reserve
+
+
+@transaction.atomic
+def _upload_finish(*, image: Image, writer: stores.Writer, **data: Any) -> Image:
+    quotas.lock_project(image.owner_id)
+    current = Image.objects.select_for_update().select_related("owner").filter(pk=image.pk).first()
+    if current is None:
+        raise NotFound("The image was deleted while its data was uploading.")
+    if current.status != Status.SAVING:
+        raise Conflict(f"{current.display_name} is {current.status}: the upload was cancelled.")
+    try:
+        writer.commit()
+    except stores.StoreError as e:
+        raise StoreFailed(str(e)) from e
+    # From here the object exists: if recording it fails, remove it again.
+    key = str(current.pk)
+    for field, value in data.items():
+        setattr(current, field, value)
+    current.status = Status.ACTIVE
+    current.upload_reserved = 0
+    try:
+        current.save(update_fields=[*data, "status", "upload_reserved", "updated_at"])
+    except Exception:
+        _delete_data(key)
+        raise
+    return current
+
+
+def _upload_reset(image: Image) -> None:
+    """A failed upload: the image goes back to queued, its reservation released."""
+    Image.objects.filter(pk=image.pk, status=Status.SAVING).update(status=Status.QUEUED, upload_reserved=0)
+
+
+def image_upload(
+    *,
+    scope: Scope,
+    image: Image,
+    chunks: Iterable[bytes],
+    declared_length: int | None = None,
+    disk_format: str | None = None,
+    container_format: str | None = None,
+) -> Image:
+    """Stream data into a queued image: hashed and stored as it arrives, then active.
+
+    Refused for an image that already has data; refused up front when declared_length would
+    exceed the storage quota and aborted as soon as the streamed bytes do; refused when the data's
+    header contradicts the disk format. On any failure nothing is stored and the image is queued.
+    """
+    _require_edit(scope, image)
+    current = _upload_start(
+        image=image,
+        declared_length=declared_length,
+        disk_format=disk_format,
+        container_format=container_format,
+    )
+    writer = None
+    try:
+        writer = stores.get_store().writer(str(current.pk))
+        md5, sha512 = hashlib.md5(usedforsecurity=False), hashlib.sha512()
+        size, reserved = 0, current.upload_reserved
+        header, checked = bytearray(), False
+        for chunk in chunks:
+            if not chunk:
+                continue
+            size += len(chunk)
+            if declared_length is not None and size > declared_length:
+                raise InvalidInput(f"More data arrived than the declared {declared_length} bytes.")
+            if size > reserved:
+                reserved = _upload_reserve(image=current, needed=size, fixed=False)
+            if not checked:
+                header += chunk[: formats.HEADER_SIZE - len(header)]
+                if len(header) >= formats.HEADER_SIZE:
+                    _check_format(current.disk_format, bytes(header), complete=False)
+                    checked = True
+            md5.update(chunk)
+            sha512.update(chunk)
+            writer.write(chunk)
+        if declared_length is not None and size != declared_length:
+            raise InvalidInput(
+                f"The upload was incomplete: {size} of {declared_length} bytes arrived. Try again."
+            )
+        if not checked:
+            _check_format(current.disk_format, bytes(header), complete=True)
+        sniffed = formats.sniff(bytes(header))
+        virtual_size = sniffed.virtual_size if sniffed.format == "qcow2" else None
+        return _upload_finish(
+            image=current,
+            writer=writer,
+            size=size,
+            checksum=md5.hexdigest(),
+            os_hash_algo="sha512",
+            os_hash_value=sha512.hexdigest(),
+            virtual_size=virtual_size,
+        )
+    except BaseException as e:
+        if writer is not None:
+            writer.abort()
+        _upload_reset(current)
+        if isinstance(e, stores.StoreError):
+            raise StoreFailed(str(e)) from e
+        raise
+
+
+def _check_format(declared: str, header: bytes, *, complete: bool) -> None:
+    problem = formats.contradiction(declared, header, complete=complete)
+    if problem:
+        raise InvalidInput(problem)
+
+
+@dataclass(frozen=True)
+class Download:
+    image: Image
+    chunks: Iterator[bytes]
+
+    @property
+    def filename(self) -> str:
+        base = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.image.name) or str(self.image.pk)
+        suffix = f".{self.image.disk_format}" if self.image.disk_format else ""
+        return base if base.endswith(suffix) else base + suffix
+
+
+def image_download(*, scope: Scope, image: Image) -> Download:
+    """The image's data as a stream, for whoever may use it (access.can_download)."""
+    if not access.can_download(scope, image):
+        raise NotPermitted(access.download_refusal(scope, image))
+    if image.status not in (Status.ACTIVE, Status.DEACTIVATED):
+        raise Conflict(f"{image.display_name} has no data to download yet (status: {image.status}).")
+    try:
+        chunks = stores.get_store().reader(str(image.pk))
+        # Readers are generators: read the first chunk now, while a failure can still be a 503
+        # rather than a 200 whose body breaks off.
+        first = next(chunks, b"")
+    except Exception as e:
+        raise StoreFailed(f"The image store could not read the data: {e}") from e
+    return Download(image=image, chunks=_resumed(first, chunks))
+
+
+def _resumed(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    """first, then rest; closing it closes rest (the store's reader releases its file)."""
+    yield first
+    yield from rest
+
+
+@transaction.atomic
+def image_deactivate(*, scope: Scope, image: Image) -> Image:
+    """Deactivate an active image (platform admin): only platform admins can download it then."""
+    if not scope.is_admin:
+        raise NotPermitted("Only a platform admin can deactivate an image.")
+    current = _locked(image)
+    if current.status != Status.ACTIVE:
+        raise Conflict(f"Only active images can be deactivated; {current.display_name} is {current.status}.")
+    current.status = Status.DEACTIVATED
+    current.save(update_fields=["status", "updated_at"])
+    return current
+
+
+@transaction.atomic
+def image_reactivate(*, scope: Scope, image: Image) -> Image:
+    """Make a deactivated image active again (platform admin)."""
+    if not scope.is_admin:
+        raise NotPermitted("Only a platform admin can reactivate an image.")
+    current = _locked(image)
+    if current.status != Status.DEACTIVATED:
+        raise Conflict(f"Only deactivated images can be reactivated; {current.display_name} is {current.status}.")
+    current.status = Status.ACTIVE
+    current.save(update_fields=["status", "updated_at"])
+    return current
+
+
+@transaction.atomic
+def quota_set(*, scope: Scope, project: Project, limits: dict[str, int | None]) -> ProjectQuota:
+    """Override a project's image quotas (platform admin); None restores the default, -1 is unlimited."""
+    if not scope.is_admin:
+        raise NotPermitted("Only a platform admin can change quotas.")
+    unknown = set(limits) - set(quotas.NAMES)
+    if unknown:
+        raise InvalidInput(f"Unknown quotas: {', '.join(sorted(unknown))}.")
+    for key, value in limits.items():
+        if value is not None and value < quotas.UNLIMITED:
+            raise InvalidInput(f"{quotas.NAMES[key]}: a quota is a number ≥ 0, or -1 for unlimited.")
+    quotas.lock_project(project.pk)
+    row = ProjectQuota.objects.get(project=project)
+    for key, value in limits.items():
+        setattr(row, key, value)
+    row.save()
+    return row
+
+
+# The Image API's changes: an image document (create), a JSON patch (update), tags. Glance's rules
+# for what a document may hold, enforced here so the API adds no rule of its own.
+
+# Fields the server sets; a document or patch naming them is refused (Glance answers 403).
+READ_ONLY_FIELDS = frozenset(
+    {"id", "status", "owner", "size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value",
+     "created_at", "updated_at", "self", "file", "schema", "direct_url", "locations", "stores"}
+)
+RESERVED_PROPERTIES = frozenset({"deleted", "deleted_at"})
+DOCUMENT_FIELDS = frozenset(
+    {"name", "visibility", "protected", "os_hidden", "min_disk", "min_ram", "disk_format",
+     "container_format", "tags"}
+)
+# Glance's default image_property_quota and image_tag_quota.
+PROPERTY_LIMIT = 128
+TAG_LIMIT = 128
+PATCH_OPERATIONS = ("add", "replace", "remove")
+
+
+def _clean_value(field: str, value: Any) -> Any:
+    """A document field's value in the model's terms, or InvalidInput saying what is expected."""
+    if field == "name":
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput("name must be a string.")
+        if value and len(value) > 255:
+            raise InvalidInput("name is at most 255 characters long.")
+        return value or ""
+    if field in ("protected", "os_hidden"):
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{field} must be true or false.")
+        return value
+    if field in ("min_disk", "min_ram"):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InvalidInput(f"{field} must be a whole number, 0 or more.")
+        return value
+    if field == "disk_format":
+        if value not in (None, "", *DiskFormat.values):
+            raise InvalidInput(f"Unknown disk format {value!r}: use one of {', '.join(DiskFormat.values)}.")
+        return value or ""
+    if field == "container_format":
+        if value not in (None, "", *ContainerFormat.values):
+            raise InvalidInput(
+                f"Unknown container format {value!r}: use one of {', '.join(ContainerFormat.values)}."
+            )
+        return value or ""
+    if field == "visibility":
+        if value not in Visibility.values:
+            raise InvalidInput(f"Unknown visibility {value!r}: use {', '.join(Visibility.values)}.")
+        return value
+    if field == "tags":
+        if not isinstance(value, list) or not all(isinstance(t, str) and 0 < len(t) <= 255 for t in value):
+            raise InvalidInput("tags must be a list of strings of 1 to 255 characters.")
+        tags = list(dict.fromkeys(value))
+        if len(tags) > TAG_LIMIT:
+            raise LimitExceeded(f"An image can have at most {TAG_LIMIT} tags.")
+        return tags
+    raise InvalidInput(f"Unknown field {field!r}.")
+
+
+def _clean_property(key: str, value: Any) -> str:
+    if not key or len(key) > 255:
+        raise InvalidInput("A property name has 1 to 255 characters.")
+    if key in RESERVED_PROPERTIES:
+        raise NotPermitted(f"Attribute '{key}' is reserved.")
+    if not isinstance(value, str):
+        raise InvalidInput(f"The value of property {key!r} must be a string.")
+    if len(value) > 65535:
+        raise InvalidInput(f"The value of property {key!r} is too long.")
+    return value
+
+
+def _check_property_limit(properties: dict[str, str]) -> None:
+    if len(properties) > PROPERTY_LIMIT:
+        raise LimitExceeded(f"An image can have at most {PROPERTY_LIMIT} properties.")
+
+
+def image_create_from_document(*, scope: Scope, document: dict[str, Any]) -> Image:
+    """A new image from an Image API document: known fields, other keys become properties."""
+    if not isinstance(document, dict):
+        raise InvalidInput("The request body must be a JSON object describing the image.")
+    fields: dict[str, Any] = {}
+    properties: dict[str, str] = {}
+    for key, value in document.items():
+        if key in READ_ONLY_FIELDS:
+            raise NotPermitted(f"Attribute '{key}' is read-only.")
+        if key in DOCUMENT_FIELDS:
+            fields[key] = _clean_value(key, value)
+        else:
+            properties[key] = _clean_property(key, value)
+    _check_property_limit(properties)
+    return image_create(scope=scope, properties=properties, **{"name": "", **fields})
+
+
+def _patch_path(operation: Any) -> tuple[str, str, Any]:
+    if not isinstance(operation, dict) or operation.get("op") not in PATCH_OPERATIONS:
+        raise InvalidInput("Each change is an object with op add, replace or remove, and a path.")
+    path = operation.get("path")
+    if not isinstance(path, str) or not path.startswith("/") or path.count("/") != 1 or len(path) < 2:
+        raise InvalidInput(f"Unsupported path {path!r}: patch top-level attributes such as /name.")
+    if operation["op"] != "remove" and "value" not in operation:
+        raise InvalidInput(f"The {operation['op']} of {path} needs a value.")
+    key = path[1:].replace("~1", "/").replace("~0", "~")
+    return operation["op"], key, operation.get("value")
+
+
+@transaction.atomic
+def image_patch(*, scope: Scope, image: Image, operations: Any) -> Image:
+    """Apply a JSON patch (add/replace/remove on top-level attributes) all or nothing.
+
+    Read-only attributes are refused (403); properties can be added, replaced and removed,
+    built-in attributes only set; formats change only while the image has no data.
+    """
+    _require_edit(scope, image)
+    if not isinstance(operations, list):
+        raise InvalidInput("The request body must be a JSON list of changes.")
+    current = _locked(image)
+    changes: dict[str, Any] = {}
+    properties = dict(current.properties)
+    for operation in operations:
+        op, key, value = _patch_path(operation)
+        if key in READ_ONLY_FIELDS:
+            raise NotPermitted(f"Attribute '{key}' is read-only.")
+        if key in DOCUMENT_FIELDS:
+            if op == "remove":
+                raise NotPermitted(f"Attribute '{key}' cannot be removed.")
+            changes[key] = _clean_value(key, value)
+        elif op == "remove" or (op == "replace" and key not in properties):
+            if key not in properties:
+                raise Conflict(f"Property {key} does not exist.")
+            del properties[key]
+        else:
+            properties[key] = _clean_property(key, value)
+    _check_property_limit(properties)
+    changes = {k: v for k, v in changes.items() if getattr(current, k) != v}
+    for key in ("disk_format", "container_format"):
+        if key in changes and current.status != Status.QUEUED:
+            raise NotPermitted(f"Attribute {key} can only be changed while the image is queued.")
+    if "visibility" in changes:
+        _require_visibility(scope, current, changes["visibility"])
+    if properties != current.properties:
+        changes["properties"] = properties
+    for field, value in changes.items():
+        setattr(current, field, value)
+    if changes:
+        current.save(update_fields=[*changes, "updated_at"])
+    return current
+
+
+@transaction.atomic
+def image_tag_add(*, scope: Scope, image: Image, tag: str) -> Image:
+    """Tag the image (adding a tag it has changes nothing)."""
+    _require_edit(scope, image)
+    current = _locked(image)
+    if tag not in current.tags:
+        current.tags = _clean_value("tags", [*current.tags, tag])
+        current.save(update_fields=["tags", "updated_at"])
+    return current
+
+
+@transaction.atomic
+def image_tag_remove(*, scope: Scope, image: Image, tag: str) -> Image:
+    """Remove a tag; NotFound when the image does not have it."""
+    _require_edit(scope, image)
+    current = _locked(image)
+    if tag not in current.tags:
+        raise NotFound(f"The image has no tag {tag!r}.")
+    current.tags = [t for t in current.tags if t != tag]
+    current.save(update_fields=["tags", "updated_at"])
+    return current

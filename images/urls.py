@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import data_views, views
 
 app_name = "images"
 
@@ -19,4 +19,11 @@ urlpatterns = [
     ),
     path("project/images/<uuid:image_id>/share/", views.share_respond, name="share-respond"),
     path("admin/images/", views.admin_images, name="admin-list"),
+    # Image data and quotas
+    path("project/images/upload/", data_views.image_create_upload, name="create-upload"),
+    path("project/images/<uuid:image_id>/upload/", data_views.image_upload, name="upload"),
+    path("project/images/<uuid:image_id>/file/", data_views.image_file, name="file"),
+    path("project/images/<uuid:image_id>/activation/", data_views.image_activation, name="activation"),
+    path("admin/quotas/", data_views.admin_quotas, name="admin-quotas"),
+    path("admin/quotas/<str:project_id>/", data_views.admin_quota_edit, name="admin-quota-edit"),
 ]

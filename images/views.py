@@ -57,13 +57,13 @@ def image_list(request: HttpRequest) -> HttpResponse:
     scope = request.scope
     page = None
     if params["tab"] != Tab.COMMUNITY or params["q"] or request.GET.get("search") == "1":
-        qs = access.listed_images(
+        parts = access.listed_image_parts(
             scope, tab=params["tab"], member_status=params["status"] or None, show_hidden=params["hidden"]
         )
         if params["q"]:
-            qs = qs.filter(name__icontains=params["q"])
+            parts = [part.filter(name__icontains=params["q"]) for part in parts]
         page = paginate(
-            qs,
+            parts,
             sort=params["sort"],
             direction=params["dir"],
             after=params["after"],
@@ -190,7 +190,8 @@ def image_delete(request: HttpRequest, image_id: UUID) -> HttpResponse:
 def _members_response(request: HttpRequest, image, form: AddMemberForm, status: int = 200) -> HttpResponse:
     context = _detail_context(request, image, "members", form=form)
     if request.htmx:
-        return render(request, "images/image_detail.html#members-panel", context, status=status)
+        names = ["images/image_detail.html#members-panel", "images/image_detail.html#visibility-label-oob"]
+        return _partials(request, names, context, status=status)
     return render(request, "images/image_detail.html", context, status=status)
 
 

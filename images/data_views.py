@@ -1,0 +1,247 @@
+"""Image data pages and endpoints: upload, download, deactivate, and the quota admin page.
+
+The upload endpoint takes the raw request body (PUT, as Glance's /file does) and hands it to the
+upload service chunk by chunk as it is read from the connection; Django's multipart parsing and
+upload handlers are never involved, so nothing buffers the body in memory or in a temporary file.
+"""
+
+from collections.abc import Iterator
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+    UnreadablePostError,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from dashboard.decorators import project_required
+from dashboard.models import Project
+
+from . import access, quotas, services
+from .forms import ImageForm, QuotaForm, UploadFormatsForm
+from .models import ProjectQuota
+
+INVALID = 422
+
+
+def _error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _body_chunks(request: HttpRequest, length: int) -> Iterator[bytes]:
+    """The request body, read from the connection a chunk at a time (never all of it)."""
+    remaining = length
+    size = settings.IMAGE_UPLOAD_CHUNK_SIZE
+    while remaining > 0:
+        chunk = request.read(min(size, remaining))
+        if not chunk:
+            return  # the client went away: the service sees fewer bytes than declared
+        remaining -= len(chunk)
+        yield chunk
+
+
+def _upload_urls(image) -> dict:
+    return {
+        "id": str(image.pk),
+        "upload_url": reverse("images:file", args=[image.pk]),
+        "detail_url": reverse("images:detail", args=[image.pk]),
+        "delete_url": reverse("images:delete", args=[image.pk]),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@project_required
+def image_create_upload(request: HttpRequest) -> HttpResponse:
+    """Create an image and upload its file from the browser.
+
+    The file input has no name, so the form posts only the image's fields; the page's script then
+    PUTs the file to the new image's upload endpoint with a progress bar. Without JavaScript the
+    image is created queued and the upload page explains what is needed.
+    """
+    scope = request.scope
+    if not scope.can_write:
+        raise PermissionDenied("Your role on this project is reader: you can look, but not create images.")
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    form = ImageForm(request.POST or None, can_publish=scope.is_admin)
+    for name in ("disk_format", "container_format"):
+        form.fields[name].required = True
+    if request.method == "POST" and form.is_valid():
+        try:
+            image = services.image_create(scope=scope, **form.cleaned_data)
+        except services.ServiceError as e:
+            if wants_json:
+                return JsonResponse({"errors": {"__all__": [str(e)]}}, status=e.status_code)
+            form.add_error(None, str(e))
+        else:
+            if wants_json:
+                return JsonResponse(_upload_urls(image), status=201)
+            messages.info(request, f"Image {image.display_name} created (queued): now upload its data.")
+            return redirect("images:upload", image_id=image.pk)
+    if wants_json and form.errors:
+        return JsonResponse({"errors": form.errors}, status=INVALID)
+    context = {"form": form, "image": None, "limit_note": _size_note(scope)}
+    return render(request, "images/image_upload.html", context, status=INVALID if form.errors else 200)
+
+
+def _size_note(scope) -> str:
+    meter = next(m for m in quotas.meters(scope.project) if m.key == quotas.SIZE_TOTAL)
+    if meter.unlimited:
+        return ""
+    return f"Image storage: {meter.used_text} of {meter.limit_text} used."
+
+
+@require_GET
+@login_required
+@project_required
+def image_upload(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    """The page to upload data to an existing queued image."""
+    scope = request.scope
+    image = access.get_image_for(scope, image_id, write=True)
+    form = UploadFormatsForm(
+        initial={"disk_format": image.disk_format, "container_format": image.container_format}
+    )
+    context = {"image": image, "form": form, "limit_note": _size_note(scope)}
+    return render(request, "images/image_upload.html", context)
+
+
+@require_http_methods(["GET", "HEAD", "PUT"])
+@login_required
+@project_required
+def image_file(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    """GET streams the image's data; PUT takes it as the raw request body (Content-Length needed)."""
+    if request.method == "PUT":
+        return _put_file(request, image_id)
+    scope = request.scope
+    image = access.get_image_for(scope, image_id)
+    try:
+        download = services.image_download(scope=scope, image=image)
+    except services.ServiceError as e:
+        return HttpResponse(str(e), status=e.status_code, content_type="text/plain; charset=utf-8")
+    response = StreamingHttpResponse(download.chunks, content_type="application/octet-stream")
+    response["Content-Length"] = str(image.size)
+    # Glance's convention: the md5 checksum, hex encoded.
+    response["Content-MD5"] = image.checksum
+    response["Content-Disposition"] = f'attachment; filename="{download.filename}"'
+    return response
+
+
+def _put_file(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    scope = request.scope
+    try:
+        image = access.get_image_for(scope, image_id, write=True)
+    except PermissionDenied as e:
+        return _error(str(e), 403)
+    except Http404:
+        return _error("No such image.", 404)
+    raw_length = request.META.get("CONTENT_LENGTH") or ""
+    if not raw_length.isdigit():
+        return _error("The upload needs a Content-Length header.", 411)
+    length = int(raw_length)
+    formats = UploadFormatsForm(request.GET)
+    if not formats.is_valid():
+        return _error("Unknown disk or container format.", 400)
+    try:
+        image = services.image_upload(
+            scope=scope,
+            image=image,
+            chunks=_body_chunks(request, length),
+            declared_length=length,
+            disk_format=formats.cleaned_data["disk_format"] or None,
+            container_format=formats.cleaned_data["container_format"] or None,
+        )
+    except services.ServiceError as e:
+        return _error(str(e), e.status_code)
+    except UnreadablePostError:
+        return _error("The upload was interrupted; the image is still queued. Try again.", 400)
+    return JsonResponse(
+        {
+            **_upload_urls(image),
+            "status": image.status,
+            "size": image.size,
+            "checksum": image.checksum,
+            "os_hash_algo": image.os_hash_algo,
+            "os_hash_value": image.os_hash_value,
+        }
+    )
+
+
+@require_POST
+@login_required
+@project_required
+def image_activation(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    """Deactivate or reactivate (platform admins)."""
+    scope = request.scope
+    image = access.get_image_for(scope, image_id)
+    action = request.POST.get("action")
+    try:
+        if action == "deactivate":
+            image = services.image_deactivate(scope=scope, image=image)
+            messages.success(request, f"{image.display_name} deactivated: only platform admins can download it.")
+        elif action == "reactivate":
+            image = services.image_reactivate(scope=scope, image=image)
+            messages.success(request, f"{image.display_name} reactivated.")
+        else:
+            return HttpResponse("Choose deactivate or reactivate.", status=400)
+    except services.NotPermitted as e:
+        raise PermissionDenied(str(e)) from None
+    except services.ServiceError as e:
+        messages.error(request, str(e))
+    return redirect("images:detail", image_id=image.pk)
+
+
+# Platform admin: quotas
+
+
+@require_GET
+@login_required
+@project_required
+def admin_quotas(request: HttpRequest) -> HttpResponse:
+    if not request.scope.is_admin:
+        raise PermissionDenied("Only platform admins manage quotas.")
+    overrides = {q.project_id: q for q in ProjectQuota.objects.all()}
+    rows = [
+        (project, quotas.limits_from(overrides.get(project.pk)), overrides.get(project.pk))
+        for project in Project.objects.order_by("name")
+    ]
+    context = {"rows": rows, "defaults": quotas.defaults(), "names": quotas.NAMES}
+    return render(request, "images/admin_quotas.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@project_required
+def admin_quota_edit(request: HttpRequest, project_id: str) -> HttpResponse:
+    scope = request.scope
+    if not scope.is_admin:
+        raise PermissionDenied("Only platform admins manage quotas.")
+    project = get_object_or_404(Project, pk=project_id)
+    row = ProjectQuota.objects.filter(project=project).first()
+    initial = {key: getattr(row, key) if row else None for key in quotas.NAMES}
+    form = QuotaForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.quota_set(scope=scope, project=project, limits=form.cleaned_data)
+        except services.ServiceError as e:
+            form.add_error(None, str(e))
+        else:
+            messages.success(request, f"Quotas of {project.name} saved.")
+            return redirect("images:admin-quotas")
+    context = {
+        "project": project,
+        "form": form,
+        "defaults": quotas.defaults(),
+        "meters": quotas.meters(project),
+    }
+    return render(request, "images/admin_quota_form.html", context, status=INVALID if form.errors else 200)
+

@@ -1,0 +1,144 @@
+"""Per-project image quotas: the limits in force and the usage they are measured against.
+
+Limits come from settings (IMAGE_QUOTA_*), overridden per project by a ProjectQuota row; -1 means
+unlimited. Usage counts every image the project owns; stored bytes are the size of images that
+hold data plus the bytes reserved by uploads in progress, so concurrent uploads can never add up
+past the limit. Whoever checks a quota to change usage first locks the project's quota row
+(lock_project), which serializes those checks on PostgreSQL.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.template.defaultfilters import filesizeformat
+
+from dashboard.models import Project
+
+from .models import Image, ProjectQuota, Status
+
+UNLIMITED = -1
+COUNT_TOTAL = "image_count_total"
+SIZE_TOTAL = "image_size_total"
+COUNT_UPLOADING = "image_count_uploading"
+NAMES = {
+    COUNT_TOTAL: "Images",
+    SIZE_TOTAL: "Image storage",
+    COUNT_UPLOADING: "Uploads in progress",
+}
+HOLDING_DATA = [Status.ACTIVE, Status.DEACTIVATED, Status.SAVING]
+
+
+def defaults() -> dict[str, int]:
+    return {
+        COUNT_TOTAL: settings.IMAGE_QUOTA_COUNT_TOTAL,
+        SIZE_TOTAL: settings.IMAGE_QUOTA_SIZE_TOTAL,
+        COUNT_UPLOADING: settings.IMAGE_QUOTA_COUNT_UPLOADING,
+    }
+
+
+def limits_from(row: ProjectQuota | None) -> dict[str, int]:
+    limits = defaults()
+    if row is not None:
+        for key in limits:
+            value = getattr(row, key)
+            if value is not None:
+                limits[key] = value
+    return limits
+
+
+def usage_of(project_id: str) -> dict[str, int]:
+    """One query: images owned, bytes stored or reserved, uploads in progress."""
+    stored = Coalesce("size", 0) + Coalesce("upload_reserved", 0)
+    row = Image.objects.filter(owner_id=project_id).aggregate(
+        count=Count("pk"),
+        size=Coalesce(Sum(stored, filter=Q(status__in=HOLDING_DATA)), 0),
+        uploading=Count("pk", filter=Q(status=Status.SAVING)),
+    )
+    return {COUNT_TOTAL: row["count"], SIZE_TOTAL: row["size"], COUNT_UPLOADING: row["uploading"]}
+
+
+def lock_project(project_id: str) -> dict[str, int]:
+    """Lock the project's quota row (creating it) for this transaction; the limits in force."""
+    ProjectQuota.objects.get_or_create(project_id=project_id)
+    row = ProjectQuota.objects.select_for_update().get(project_id=project_id)
+    return limits_from(row)
+
+
+def describe(key: str, value: int) -> str:
+    if value == UNLIMITED:
+        return "unlimited"
+    return filesizeformat(value) if key == SIZE_TOTAL else str(value)
+
+
+def exceeded_message(key: str, *, usage: int, limit: int, adding: int | None = None) -> str:
+    """The error for a refused change, naming the quota, the usage and the limit."""
+    name = NAMES[key]
+    text = f"{name} quota exceeded: the project uses {describe(key, usage)} of {describe(key, limit)}"
+    if adding is not None and key == SIZE_TOTAL:
+        text += f", and this upload needs {describe(key, adding)} more"
+    return text + ". Delete images, or ask a platform admin to raise the quota."
+
+
+@dataclass(frozen=True)
+class Meter:
+    key: str
+    name: str
+    used: int
+    limit: int
+
+    @property
+    def unlimited(self) -> bool:
+        return self.limit == UNLIMITED
+
+    @property
+    def percent(self) -> int:
+        if self.unlimited:
+            return 0
+        if self.limit == 0:
+            return 100
+        return min(100, round(100 * self.used / self.limit))
+
+    @property
+    def used_text(self) -> str:
+        return describe(self.key, self.used)
+
+    @property
+    def limit_text(self) -> str:
+        return describe(self.key, self.limit)
+
+    @property
+    def level(self) -> str:
+        return "full" if self.percent >= 100 else "high" if self.percent >= 80 else "ok"
+
+
+def meters(project: Project) -> list[Meter]:
+    """Usage against each quota, for the usage bars: one query (overrides joined, usage as subqueries)."""
+    mine = Image.objects.filter(owner_id=OuterRef("pk")).order_by().values("owner_id")
+    stored = Coalesce("size", 0) + Coalesce("upload_reserved", 0)
+    row = (
+        Project.objects.filter(pk=project.pk)
+        .select_related("image_quota")
+        .annotate(
+            used_count=Subquery(mine.annotate(n=Count("pk")).values("n")),
+            used_size=Subquery(
+                mine.filter(status__in=HOLDING_DATA).annotate(n=Sum(stored)).values("n")
+            ),
+            used_uploading=Subquery(
+                mine.filter(status=Status.SAVING).annotate(n=Count("pk")).values("n")
+            ),
+        )
+        .get()
+    )
+    limits = limits_from(getattr(row, "image_quota", None))
+    used = {
+        COUNT_TOTAL: row.used_count or 0,
+        SIZE_TOTAL: row.used_size or 0,
+        COUNT_UPLOADING: row.used_uploading or 0,
+    }
+    return [Meter(key, NAMES[key], used[key], limits[key]) for key in NAMES]
+
+
+def within(limit: int, value: int) -> bool:
+    return limit == UNLIMITED or value <= limit

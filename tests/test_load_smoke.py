@@ -1,0 +1,29 @@
+"""A smoke run of the load test (bench/load.py) against the live server: a few simulated users
+browse, share, accept and remove for a few seconds; no request fails and no share is lost."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from bench import load
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_short_load_fails_nothing_and_loses_no_share(live_server):
+    call_command("generate_world", projects=8, images=240, members=200, seed=3, stdout=io.StringIO())
+    accounts, images = load.load_accounts(4, seed=1)
+    base = (live_server.thread.host, live_server.thread.port)
+    load.sign_in(base, accounts)
+    # The in-memory SQLite test database is one connection shared with the server thread: one user.
+    users = 5 if connection.vendor == "postgresql" else 1
+    stats, ledger, _ = load.run_load(
+        base, accounts, images, users=users, seconds=4, think=0.02, seed=1,
+        existing=load.existing_shares(accounts, images),
+    )
+    assert stats.errors == []
+    assert len(stats.latencies["share"]) > 0
+    assert sum(len(v) for v in stats.latencies.values()) > 20
+    assert ledger.added or ledger.removed
+    assert load.check_shares(ledger) == []
