@@ -52,3 +52,8 @@ bench: $(STAMP)
 ## Load test: 50 simulated users for 60 s, then check the shares in the database
 load: $(STAMP)
 	$(PY) -m bench.load $(LOAD_ARGS)
+
+## Upload benchmark: a generated 1 GiB file through gunicorn into the filesystem store, against md5sum ‖ sha512sum
+.PHONY: bench-upload
+bench-upload: $(STAMP)
+	$(PY) -m bench.upload $(UPLOAD_ARGS)

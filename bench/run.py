@@ -182,7 +182,7 @@ class RawDatabase:
             return sqlite3.connect(path[1:] if path.startswith("//") else path, check_same_thread=False)
         import psycopg
 
-        return psycopg.connect(self.url, autocommit=True)
+        return psycopg.connect(self.url, autocommit=True, options="-c jit=off")  # as the server's
 
     def statement(self, sql: str, params: dict) -> tuple[str, dict]:
         if self.sqlite:

@@ -81,6 +81,9 @@ class Server:
             env["GUNICORN_WORKERS"] = str(self.workers)
         if self.threads:
             env["GUNICORN_THREADS"] = str(self.threads)
+        # The schema as the code expects it (a no-op when up to date), and the static manifest.
+        manage("migrate", "--noinput", env=env)
+        manage("createcachetable", env=env)
         manage("collectstatic", "--noinput", env=env)
         self.log = Path(tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")[1])
         with self.log.open("w") as out:

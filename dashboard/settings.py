@@ -113,6 +113,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Pages run short queries. PostgreSQL's JIT compiles a query whenever its *estimated* cost is
+    # high (an OR branch that never runs is enough) and can spend hundreds of milliseconds on it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -161,6 +165,9 @@ STORAGES = {
 
 # Glance's default member limit per image.
 IMAGE_MEMBER_QUOTA = env_int("IMAGE_MEMBER_QUOTA", 128)
+# Glance's image_property_quota and image_tag_quota: properties and tags per image.
+IMAGE_PROPERTY_QUOTA = env_int("IMAGE_PROPERTY_QUOTA", 128)
+IMAGE_TAG_QUOTA = env_int("IMAGE_TAG_QUOTA", 128)
 IMAGES_PAGE_SIZE = env_int("IMAGES_PAGE_SIZE", 25)
 
 SESSION_COOKIE_HTTPONLY = True
@@ -213,3 +220,14 @@ IMAGE_QUOTA_COUNT_UPLOADING = env_int("IMAGE_QUOTA_COUNT_UPLOADING", 5)
 
 # Identity API tokens (the `openstack` client's): seconds from issue to expiry.
 API_TOKEN_LIFETIME = env_int("API_TOKEN_LIFETIME", 12 * 60 * 60)
+
+# E-mail (sharing notifications to the affected project's users, sent after commit): printed on the
+# console unless EMAIL_BACKEND says otherwise (django.core.mail.backends.smtp.EmailBackend + EMAIL_HOST…).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "cloud-dashboard@localhost")
+SHARING_EMAILS = env_bool("SHARING_EMAILS", True)

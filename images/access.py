@@ -14,11 +14,23 @@ The rules, from the image-sharing guide:
 """
 
 import operator
+from dataclasses import dataclass
 from functools import reduce
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
+from django.db.models.functions import Now
 from django.http import Http404
 
 from dashboard.identity import Scope
@@ -35,8 +47,19 @@ class Tab:
     ALL = (CATALOG, PROJECT, SHARED, PUBLIC, COMMUNITY)
 
 
+# A share counts only until it expires (ImageMember.expires_at), whether or not the
+# expire_shares command has removed it yet. Every rule below that reads shares goes through
+# live_shares(), so this is the one place the condition lives.
+LIVE_SHARE = Q(expires_at__isnull=True) | Q(expires_at__gt=Now())
+
+
+def live_shares() -> QuerySet[ImageMember]:
+    """Image members whose share has not expired."""
+    return ImageMember.objects.filter(LIVE_SHARE)
+
+
 def _memberships(scope: Scope, *statuses: str) -> QuerySet[ImageMember]:
-    rows = ImageMember.objects.filter(image=OuterRef("pk"), member_id=scope.project_id)
+    rows = live_shares().filter(image=OuterRef("pk"), member_id=scope.project_id)
     return rows.filter(status__in=statuses) if statuses else rows
 
 
@@ -159,7 +182,8 @@ def can_see_members(scope: Scope, image: Image) -> bool:
 def members_of(scope: Scope, image: Image) -> QuerySet[ImageMember]:
     if not can_see_members(scope, image):
         raise PermissionDenied("Only the owner project can see who an image is shared with.")
-    return image.members.select_related("member").order_by("member__name")
+    live = ExpressionWrapper(LIVE_SHARE, output_field=BooleanField())
+    return image.members.select_related("member").annotate(live=live).order_by("member__name")
 
 
 def membership(scope: Scope, image: Image) -> ImageMember | None:
@@ -167,7 +191,7 @@ def membership(scope: Scope, image: Image) -> ImageMember | None:
     if image.visibility != Visibility.SHARED or is_owner(scope, image):
         return None
     return (
-        ImageMember.objects.filter(image=image, member_id=scope.project_id)
+        live_shares().filter(image=image, member_id=scope.project_id)
         .select_related("member")
         .first()
     )
@@ -212,7 +236,7 @@ def download_refusal(scope: Scope, image: Image) -> str:
 
 def pending_share_count(scope: Scope) -> int:
     """Shares waiting for the current project to accept or reject (the header badge)."""
-    return ImageMember.objects.filter(
+    return live_shares().filter(
         member_id=scope.project_id,
         status=MemberStatus.PENDING,
         image__visibility=Visibility.SHARED,
@@ -257,9 +281,10 @@ def api_listed_image_parts(
     member_status: str | None = None,
     hidden: bool = False,
 ) -> list[QuerySet[Image]]:
-    """api_listed_images as disjoint parts (own, public…, shared with me): see listed_image_parts."""
-    qs = Image.objects.select_related("owner").filter(os_hidden=hidden)
-    return [_with_my_status(scope, qs.filter(where)) for where in _api_listed_parts(scope, visibility, member_status)]
+    """api_listed_images as disjoint parts (own, public…, shared with me): see listed_image_parts.
+    Only the image rows: an API document names its owner by id and has no share status."""
+    qs = Image.objects.filter(os_hidden=hidden)
+    return [qs.filter(where) for where in _api_listed_parts(scope, visibility, member_status)]
 
 
 def api_listed_images(
@@ -290,3 +315,256 @@ def visible_members(scope: Scope, image: Image) -> QuerySet[ImageMember]:
     if can_see_members(scope, image):
         return rows
     return rows.filter(member_id=scope.project_id)
+
+
+# The sharing activity trail (images.models.ShareEvent): who sees which events. Events are
+# written by images.services only and never changed, so there is no "can edit" rule.
+#
+# - the owner project sees every event about its images;
+# - the target project sees the events about itself (target = it) while it may still open the
+#   image, and for good the ones that ended its access (removed, deleted): it saw the image
+#   then, and the trail must tell it where the image went; it never sees events about other
+#   projects' shares, nor visibility changes (the owner's business, which name other members);
+# - a platform admin sees all, on the admin page; on the project pages, like any project.
+
+# Events that end a target's access: they stay visible to it after it can no longer see the image.
+FAREWELL_KINDS = ("removed", "deleted", "expired")
+
+
+def _project_events_q(scope: Scope) -> Q:
+    from .models import EventKind
+
+    about_me = Q(target_id=scope.project_id) & ~Q(owner_id=scope.project_id)
+    still_readable = Q(image_id__in=readable_images(scope).values("pk"))
+    return Q(owner_id=scope.project_id) | (
+        about_me & ~Q(kind=EventKind.VISIBILITY) & (Q(kind__in=FAREWELL_KINDS) | still_readable)
+    )
+
+
+def project_events(scope: Scope):
+    """The events that concern the current project (its activity page), newest first."""
+    from .models import ShareEvent
+
+    return ShareEvent.objects.filter(_project_events_q(scope)).select_related("owner", "target")
+
+
+def image_events(scope: Scope, image: Image):
+    """One image's events, for its Activity tab: the owner's and platform admins' business."""
+    from .models import ShareEvent
+
+    if not can_see_members(scope, image):
+        raise PermissionDenied("Only the owner project can see an image's activity.")
+    return ShareEvent.objects.filter(image_id=image.pk).select_related("owner", "target")
+
+
+def all_events(scope: Scope):
+    """Every project's events: the Admin → Activity page, for platform admins only."""
+    from .models import ShareEvent
+
+    if not scope.is_admin:
+        raise PermissionDenied("Only platform admins can see every project's activity.")
+    return ShareEvent.objects.select_related("owner", "target")
+
+
+# The notifications a project gets: what others did that concerns it. The target hears about
+# new shares, removals and deletions; the owner hears about the target's answers; both hear
+# about a share that expired.
+TARGET_NOTICES = ("shared", "removed", "deleted", "expired")
+OWNER_NOTICES = ("accepted", "rejected", "pending", "expired")
+
+
+def _inbox_q(scope: Scope) -> Q:
+    to_target = Q(target_id=scope.project_id, kind__in=TARGET_NOTICES)
+    to_owner = Q(owner_id=scope.project_id, kind__in=OWNER_NOTICES)
+    return _project_events_q(scope) & (to_target | to_owner)
+
+
+def inbox_events(scope: Scope):
+    """The current project's notifications, newest first, each with my_share_status: the
+    project's share of the image now (for Accept / Reject on a new share), if it counts."""
+    from .models import ShareEvent
+
+    share = live_shares().filter(
+        image_id=OuterRef("image_id"), member_id=scope.project_id, image__visibility=Visibility.SHARED
+    )
+    return (
+        ShareEvent.objects.filter(_inbox_q(scope))
+        .select_related("owner", "target")
+        .annotate(my_share_status=Subquery(share.values("status")[:1]))
+    )
+
+
+def header_counts(scope: Scope) -> dict[str, int]:
+    """The header's two badges in one query: pending shares, unread notifications."""
+    from datetime import UTC, datetime
+
+    from django.db.models import DateTimeField, Func, Value
+    from django.db.models.functions import Coalesce
+
+    from dashboard.models import Project
+
+    from .models import InboxMarker, ShareEvent
+
+    def count_of(qs: QuerySet) -> Subquery:
+        # COUNT(1) as a scalar subquery: both badges ride on one SELECT of the project row.
+        return Subquery(qs.annotate(n=Func(Value(1), function="COUNT")).values("n")[:1])
+
+    pending = live_shares().filter(
+        member_id=scope.project_id, status=MemberStatus.PENDING, image__visibility=Visibility.SHARED
+    ).order_by()
+    read_until = InboxMarker.objects.filter(project_id=scope.project_id, user_id=scope.user.pk).values(
+        "read_until"
+    )[:1]
+    epoch = Value(datetime(1970, 1, 1, tzinfo=UTC), output_field=DateTimeField())
+    unread = ShareEvent.objects.filter(_inbox_q(scope)).order_by()
+    unread = unread.filter(created_at__gt=Coalesce(Subquery(read_until), epoch))
+    row = (
+        Project.objects.filter(pk=scope.project_id)
+        .annotate(pending=count_of(pending), unread=count_of(unread))
+        .values("pending", "unread")
+        .first()
+    )
+    return row or {"pending": 0, "unread": 0}
+
+
+# The access explainer: the one reason a project can or cannot see and use an image, for
+# troubleshooting ("why is the shared image missing?"). It reads the same facts the rules above
+# read (owner, visibility, the project's share, os_hidden, status); tests/test_explainer.py checks
+# it against readable_images, listed_images and can_use for every combination.
+
+
+class Reason:
+    ADMIN = "admin"
+    OWNER = "owner"
+    PUBLIC = "public"
+    COMMUNITY = "community"
+    ACCEPTED = "accepted"
+    PENDING = "pending"
+    REJECTED = "rejected"
+    DORMANT = "dormant"
+    EXPIRED = "expired"
+    NO_SHARE = "no-share"
+    DEACTIVATED = "deactivated"
+    HIDDEN = "hidden"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    reason: str
+    sentence: str
+    can_see: bool  # opens the detail page (readable_images)
+    listed: bool  # in the default catalog (listed_images)
+    can_use: bool  # download or launch (can_use)
+    can_download: bool  # can_download: a deactivated image only for platform admins
+
+
+def _scope_for_project(project) -> Scope:
+    """A member's view of a project with no particular user: what its members see and use."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from dashboard.models import Role
+
+    return Scope(user=AnonymousUser(), project=project, roles=frozenset({Role.MEMBER}))
+
+
+def explain(scope_or_project, image: Image) -> Explanation:
+    """Why the project (a Scope, or a Project seen as one of its members) can or cannot see and
+    use the image: one reason, the one that limits it most."""
+    scope = scope_or_project if isinstance(scope_or_project, Scope) else _scope_for_project(scope_or_project)
+    name = scope.project.name
+    owner = is_owner(scope, image)
+    share = None
+    if not owner:
+        live = ExpressionWrapper(LIVE_SHARE, output_field=BooleanField())
+        share = ImageMember.objects.filter(image=image, member_id=scope.project_id).annotate(live=live).first()
+    shared = image.visibility == Visibility.SHARED
+    expired = share is not None and not share.live
+    status = share.status if share is not None and shared and not expired else None
+    open_to_all = image.visibility in (Visibility.PUBLIC, Visibility.COMMUNITY)
+    can_see = scope.is_admin or owner or open_to_all or status is not None
+    can_use_it = scope.is_admin or owner or open_to_all or status == MemberStatus.ACCEPTED
+    listed_if_shown = owner or image.visibility == Visibility.PUBLIC or status in (
+        MemberStatus.ACCEPTED,
+        MemberStatus.PENDING,
+    )
+    listed = listed_if_shown and not image.os_hidden
+    deactivated = image.status == Status.DEACTIVATED
+    can_download_it = can_use_it and (scope.is_admin or not deactivated)
+    title = image.display_name
+
+    if scope.is_admin:
+        reason, sentence = Reason.ADMIN, f"{name} is acting as a platform admin, who sees and uses every image."
+    elif expired and not open_to_all:
+        reason = Reason.EXPIRED
+        sentence = (
+            f"{name}'s share expired on {share.expires_at:%Y-%m-%d}: it grants nothing any more, "
+            "and it is removed at the next clean-up."
+        )
+    elif share is not None and not shared and not owner:
+        left = {
+            Visibility.PRIVATE: "it cannot see the image",
+            Visibility.COMMUNITY: "it still finds the image under Community, like every project",
+            Visibility.PUBLIC: "it still sees the image, which is public",
+        }[image.visibility]
+        reason = Reason.DORMANT
+        sentence = (
+            f"{name}'s share ({share.status}) is dormant because the image is "
+            f"{image.get_visibility_display().lower()}: {left}; the share counts again if the image is made Shared."
+        )
+    elif status == MemberStatus.PENDING:
+        reason = Reason.PENDING
+        sentence = (
+            f"{name} has a pending share: it sees the image under Shared with me but cannot use it until it accepts."
+        )
+    elif status == MemberStatus.REJECTED:
+        reason = Reason.REJECTED
+        sentence = (
+            f"{name} rejected the share on {share.updated_at:%Y-%m-%d}: the image is out of its catalog "
+            "(findable under Shared with me → Rejected, where it can accept it again)."
+        )
+    elif not can_see:
+        reason = Reason.NO_SHARE
+        sentence = (
+            f"No share exists: {title} is {image.get_visibility_display().lower()} and not shared with {name}, "
+            "so it cannot see it."
+        )
+    elif deactivated:
+        reason = Reason.DEACTIVATED
+        sentence = f"The image is deactivated: {name} sees it but only a platform admin can download it."
+    elif image.os_hidden and listed_if_shown:
+        reason = Reason.HIDDEN
+        sentence = (
+            f"The image is hidden (os_hidden): {name} can use it, but it is left out of default lists; "
+            "tick Show hidden to find it."
+        )
+    elif owner:
+        reason, sentence = Reason.OWNER, f"{name} owns the image."
+    elif status == MemberStatus.ACCEPTED:
+        reason = Reason.ACCEPTED
+        sentence = f"{name} accepted the share: the image is in its catalog and usable."
+    elif image.visibility == Visibility.PUBLIC:
+        reason, sentence = Reason.PUBLIC, f"The image is public: {name}, like every project, sees and uses it."
+    else:
+        reason = Reason.COMMUNITY
+        sentence = (
+            f"The image is a community image: {name} can use it, but it is listed only when it searches "
+            "the Community tab."
+        )
+    return Explanation(
+        reason=reason,
+        sentence=sentence,
+        can_see=can_see,
+        listed=listed,
+        can_use=can_use_it,
+        can_download=can_download_it,
+    )
+
+
+def projects_using(scope: Scope, image: Image) -> int:
+    """How many projects use the image through a share: accepted, not expired, while the image is
+    shared (dormant members use nothing). Told to the owner before a delete or deactivation."""
+    if not can_see_members(scope, image):
+        raise PermissionDenied("Only the owner project can see who an image is shared with.")
+    if image.visibility != Visibility.SHARED:
+        return 0
+    return live_shares().filter(image=image, status=MemberStatus.ACCEPTED).count()

@@ -184,6 +184,11 @@ def image_activation(request: HttpRequest, image_id: UUID) -> HttpResponse:
     scope = request.scope
     image = access.get_image_for(scope, image_id)
     action = request.POST.get("action")
+    if action == "deactivate" and access.can_see_members(scope, image):
+        # With projects using it, the admin confirms the number it was shown (asked again if it changed).
+        users = access.projects_using(scope, image)
+        if users and request.POST.get("confirm_users") != str(users):
+            return render(request, "images/image_confirm_deactivate.html", {"image": image, "users": users})
     try:
         if action == "deactivate":
             image = services.image_deactivate(scope=scope, image=image)

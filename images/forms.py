@@ -1,6 +1,9 @@
 """Validation only: the rules live in images.access and images.services."""
 
+from datetime import datetime, time, timedelta
+
 from django import forms
+from django.utils import timezone
 
 from .models import ContainerFormat, DiskFormat, MemberStatus, Visibility
 
@@ -65,6 +68,30 @@ class AddMemberForm(forms.Form):
         max_length=64,
         help_text="Ask the target project to run: openstack project show <name> -c id",
     )
+    expires_on = forms.DateField(
+        label="Share until (optional)",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The share ends after this day; leave empty to keep it until it is removed.",
+    )
+
+    def expires_at(self) -> datetime | None:
+        """The end of the chosen day, in the dashboard's time zone: the share's expiry."""
+        day = self.cleaned_data.get("expires_on")
+        if day is None:
+            return None
+        return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+class BulkShareForm(AddMemberForm):
+    """Share with several projects: their IDs one per line, one optional expiry for all."""
+
+    project_ids = forms.CharField(label="Project IDs, one per line", required=False, max_length=16_000,
+                                  widget=forms.Textarea(attrs={"rows": 8}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["project_id"]
 
 
 class MemberStatusForm(forms.Form):
@@ -88,3 +115,16 @@ class QuotaForm(forms.Form):
     image_count_uploading = forms.IntegerField(
         min_value=-1, required=False, label="Uploads in progress"
     )
+
+
+class PropertyForm(forms.Form):
+    """A property to add, or a new value for one (the editor on the image's Overview)."""
+
+    key = forms.CharField(label="Key", error_messages={"required": "Enter the property's key."})
+    value = forms.CharField(
+        label="Value", error_messages={"required": "Enter a value, or remove the property."}
+    )
+
+
+class TagForm(forms.Form):
+    tag = forms.CharField(label="Tag", error_messages={"required": "Enter the tag."})

@@ -2,7 +2,9 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from dashboard.models import Project
 
@@ -108,6 +110,9 @@ class ImageMember(models.Model):
     status = models.CharField(
         max_length=16, choices=MemberStatus.choices, default=MemberStatus.PENDING
     )
+    # An optional end: from then on the share grants nothing (images.access), and the
+    # expire_shares command removes it.
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -137,3 +142,71 @@ class ProjectQuota(models.Model):
 
     def __str__(self) -> str:
         return f"Image quotas of {self.project}"
+
+
+class EventKind(models.TextChoices):
+    SHARED = "shared", "Shared"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    PENDING = "pending", "Set back to pending"
+    REMOVED = "removed", "Removed"
+    VISIBILITY = "visibility", "Visibility changed"
+    DELETED = "deleted", "Image deleted"
+    EXPIRED = "expired", "Share expired"
+
+
+class ShareEvent(models.Model):
+    """One sharing event, recorded by the service that made the change, in its transaction.
+
+    The image is kept by id and name (not a foreign key): the trail outlives a deleted image.
+    Rows are written once and never changed (save refuses an update).
+    """
+
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    image_id = models.UUIDField()
+    image_name = models.CharField(max_length=255, blank=True)
+    owner = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Project, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        # Newest first by id: ids grow with time, and pages continue from the last id shown.
+        ordering = ["-id"]
+        indexes = [
+            # Each side's trail, newest first: the owner's, the target's, one image's.
+            models.Index(fields=["owner", "id"], name="event_owner"),
+            models.Index(fields=["target", "id"], name="event_target"),
+            models.Index(fields=["image_id", "id"], name="event_image"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.image_name or self.image_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("Sharing events are never changed once recorded.")
+        super().save(*args, **kwargs)
+
+    @property
+    def image_display_name(self) -> str:
+        return self.image_name or f"(unnamed {str(self.image_id)[:8]})"
+
+
+class InboxMarker(models.Model):
+    """Up to when a user has read the current project's notifications."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    read_until = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="unique_inbox_marker")
+        ]

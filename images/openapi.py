@@ -59,7 +59,7 @@ ERROR_MEANINGS = {
     413: "A limit would be passed (members, tags, properties, image count or storage quota).",
     415: "The body is not of the media type this operation takes.",
     429: "Too many failed authentications from this user or address.",
-    503: "The image store could not be reached.",
+    503: "The image store could not read or save the data; try again later.",
 }
 
 
@@ -85,7 +85,10 @@ def image_errors(*codes: int) -> dict:
 
 def without_bodies(responses: dict) -> dict:
     """HEAD: the same statuses and headers as GET, never a body."""
-    return {code: {key: value for key, value in answer.items() if key != "content"} for code, answer in responses.items()}
+    return {
+        code: {key: value for key, value in answer.items() if key != "content"}
+        for code, answer in responses.items()
+    }
 
 
 def operation(summary: str, responses: dict, *, tags: list[str], public: bool = False, **fields: Any) -> dict:
@@ -153,7 +156,9 @@ def _identity_schemas() -> dict:
             "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
         },
         "IdentityVersion": version,
-        "IdentityVersions": closed({"versions": closed({"values": {"type": "array", "items": ref("IdentityVersion")}})}),
+        "IdentityVersions": closed(
+            {"versions": closed({"values": {"type": "array", "items": ref("IdentityVersion")}})}
+        ),
         "IdentityVersionDocument": closed({"version": ref("IdentityVersion")}),
         "AuthRequest": {
             "type": "object",
@@ -168,7 +173,9 @@ def _identity_schemas() -> dict:
                             "type": "object",
                             "required": ["methods", "password"],
                             "properties": {
-                                "methods": {"type": "array", "items": {"const": "password"}, "minItems": 1, "maxItems": 1},
+                                "methods": {
+                                    "type": "array", "items": {"const": "password"}, "minItems": 1, "maxItems": 1
+                                },
                                 "password": {
                                     "type": "object",
                                     "required": ["user"],
@@ -216,7 +223,8 @@ def _identity_schemas() -> dict:
                     "catalog": {
                         "type": "array",
                         "items": service,
-                        "description": "The image service (this server's /image/) and identity. Left out with ?nocatalog.",
+                        "description": "The image service (this server's /image/) and identity. "
+                        "Left out with ?nocatalog.",
                     },
                 },
                 optional=("catalog",),
@@ -368,7 +376,9 @@ def _image_schemas() -> dict:
             },
         },
         "Member": member,
-        "MemberList": closed({"members": {"type": "array", "items": ref("Member")}, "schema": {"const": "/v2/schemas/members"}}),
+        "MemberList": closed(
+            {"members": {"type": "array", "items": ref("Member")}, "schema": {"const": "/v2/schemas/members"}}
+        ),
         "MemberCreate": closed({"member": {**PROJECT_ID, "description": "The ID of an existing, enabled project."}}),
         "MemberUpdate": closed({"status": {"enum": MemberStatus.values}}),
         "Usage": closed({"usage": closed({name: limit_and_usage for name in quotas.NAMES})}),
@@ -376,7 +386,10 @@ def _image_schemas() -> dict:
             "type": "object",
             "description": "A Glance-style JSON schema of an image, images, a member or members.",
             "required": ["name", "properties"],
-            "properties": {"name": {"enum": ["image", "images", "member", "members"]}, "properties": {"type": "object"}},
+            "properties": {
+                "name": {"enum": ["image", "images", "member", "members"]},
+                "properties": {"type": "object"},
+            },
         },
     }
 
@@ -405,7 +418,9 @@ def _identity_paths() -> dict:
     return {
         "/identity/": get_and_head("Identity version discovery", versions, tags=DISCOVERY, public=True),
         "/identity/v3": get_and_head("Identity API v3", version, tags=DISCOVERY, public=True),
-        "/identity/v3/": get_and_head("Identity API v3 (the version's self link)", version, tags=DISCOVERY, public=True),
+        "/identity/v3/": get_and_head(
+            "Identity API v3 (the version's self link)", version, tags=DISCOVERY, public=True
+        ),
         "/identity/v3/auth/tokens": {
             "post": operation(
                 "Issue a project-scoped token (password method)",
@@ -425,8 +440,11 @@ def _identity_paths() -> dict:
                 "Validate a token (the caller's own, or any for an admin)",
                 validated,
                 tags=IDENTITY,
-                parameters=[SUBJECT_TOKEN, query("nocatalog", {"type": "string"}, "Leave the catalog out.",
-                                                 allowEmptyValue=True)],
+                parameters=[
+                    SUBJECT_TOKEN,
+                    query("nocatalog", {"type": "string"}, "A flag (no value needed): leave the catalog out.",
+                          allowEmptyValue=True),
+                ],
             ),
             "delete": operation(
                 "Revoke a token",
@@ -459,14 +477,15 @@ def _identity_paths() -> dict:
 def _list_parameters() -> list[dict]:
     boolean = {"type": "string", "enum": ["true", "false", "True", "False", "1", "0", "yes", "no"]}
     sort_keys = sorted(SORT_KEYS)
+    one_sort = f"({'|'.join(sort_keys)})(:(asc|desc))?"
     return [
         query("limit", {"type": "integer", "minimum": 0}, f"Page size (default 25, at most {MAX_LIMIT})."),
         query("marker", {"type": "string", "format": "uuid"}, "Start after this image (the `next` link sets it)."),
-        query("sort_key", {"type": "array", "items": {"enum": sort_keys}}, "Sort keys (repeatable); default created_at.",
-              style="form", explode=True),
+        query("sort_key", {"type": "array", "items": {"enum": sort_keys}},
+              "Sort keys (repeatable); default created_at.", style="form", explode=True),
         query("sort_dir", {"type": "array", "items": {"enum": ["asc", "desc"]}},
               "One direction, or one per sort_key; default desc.", style="form", explode=True),
-        query("sort", {"type": "string", "pattern": f"^({'|'.join(sort_keys)})(:(asc|desc))?(,({'|'.join(sort_keys)})(:(asc|desc))?)*$"},
+        query("sort", {"type": "string", "pattern": f"^{one_sort}(,{one_sort})*$"},
               "`key:dir,key:dir…` instead of sort_key/sort_dir (not both)."),
         query("visibility", {"enum": list(access.API_VISIBILITIES)},
               "Without it: the project's catalog (own, public, and accepted or pending shares)."),
@@ -529,7 +548,9 @@ def _image_paths() -> dict:
                 tags=IMAGES,
                 requestBody={"required": True, "content": {media_type: patch_schema for media_type in PATCH_TYPES}},
             ),
-            "delete": operation("Delete an image (not while protected)", {**done, **image_errors(403, 404)}, tags=IMAGES),
+            "delete": operation(
+                "Delete an image (not while protected)", {**done, **image_errors(403, 404)}, tags=IMAGES
+            ),
         },
         "/image/v2/images/{image_id}/file": {
             "parameters": [IMAGE_ID],
@@ -553,7 +574,10 @@ def _image_paths() -> dict:
             ),
         },
         "/image/v2/images/{image_id}/actions/{action}": {
-            "parameters": [IMAGE_ID, path_parameter("action", {"enum": ["deactivate", "reactivate"]}, "Platform admins only.")],
+            "parameters": [
+                IMAGE_ID,
+                path_parameter("action", {"enum": ["deactivate", "reactivate"]}, "Platform admins only."),
+            ],
             "post": operation(
                 "Deactivate an active image, or reactivate a deactivated one",
                 {**done, **image_errors(403, 404, 409)},
@@ -561,9 +585,15 @@ def _image_paths() -> dict:
             ),
         },
         "/image/v2/images/{image_id}/tags/{tag}": {
-            "parameters": [IMAGE_ID, path_parameter("tag", {"type": "string", "minLength": 1, "maxLength": 255}, "The tag.")],
-            "put": operation("Add a tag (adding one it has changes nothing)", {**done, **image_errors(400, 403, 404, 413)},
-                             tags=IMAGES),
+            "parameters": [
+                IMAGE_ID,
+                path_parameter("tag", {"type": "string", "minLength": 1, "maxLength": 255}, "The tag (longer: 400)."),
+            ],
+            "put": operation(
+                "Add a tag (adding one it has changes nothing)",
+                {**done, **image_errors(400, 403, 404, 413)},
+                tags=IMAGES,
+            ),
             "delete": operation("Remove a tag", {**done, **image_errors(403, 404)}, tags=IMAGES),
         },
         "/image/v2/images/{image_id}/members": {
@@ -582,8 +612,11 @@ def _image_paths() -> dict:
         },
         "/image/v2/images/{image_id}/members/{member_id}": {
             "parameters": [IMAGE_ID, MEMBER_ID],
-            "get": operation("Show a member", {"200": json_body(ref("Member"), "The member."), **image_errors(403, 404)},
-                             tags=MEMBERS),
+            "get": operation(
+                "Show a member",
+                {"200": json_body(ref("Member"), "The member."), **image_errors(403, 404)},
+                tags=MEMBERS,
+            ),
             "put": operation(
                 "Accept, reject or return to pending (the target project only, never the owner)",
                 {"200": json_body(ref("Member"), "The member."), **image_errors(400, 403, 404)},

@@ -112,6 +112,11 @@ class Meter:
     def level(self) -> str:
         return "full" if self.percent >= 100 else "high" if self.percent >= 80 else "ok"
 
+    @property
+    def high(self) -> int:
+        """From here on the usage bar warns (the <meter>'s `high`): 80 % of the limit."""
+        return self.limit * 4 // 5
+
 
 def meters(project: Project) -> list[Meter]:
     """Usage against each quota, for the usage bars: one query (overrides joined, usage as subqueries)."""

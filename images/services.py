@@ -8,16 +8,20 @@ form errors, the API into JSON errors with `status_code`.
 import hashlib
 import logging
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from dashboard.identity import Scope
 from dashboard.models import Project, project_id_validator
 
-from . import access, formats, quotas, stores
+from . import access, activity, formats, quotas, stores
+from . import properties as well_known
 from .models import (
     ContainerFormat,
     DiskFormat,
@@ -32,6 +36,10 @@ from .models import (
 
 class ServiceError(Exception):
     status_code = 400
+
+    def __init__(self, message: str = "", *, field: str | None = None):
+        super().__init__(message)
+        self.field = field  # the input the message is about (a form shows it there), if any
 
 
 class InvalidInput(ServiceError):
@@ -121,9 +129,11 @@ def image_update(*, scope: Scope, image: Image, changes: dict[str, Any]) -> Imag
     current = _locked(image)
     if "visibility" in changes and changes["visibility"] != current.visibility:
         _require_visibility(scope, current, changes["visibility"])
+    before = current.visibility
     for field, value in changes.items():
         setattr(current, field, value)
     current.save(update_fields=[*changes, "updated_at"])
+    activity.record_visibility(scope=scope, image=current, before=before)
     return current
 
 
@@ -137,6 +147,7 @@ def image_delete(*, scope: Scope, image: Image) -> None:
             f"{current.display_name} is protected and cannot be deleted. Unset Protected first."
         )
     key = str(current.pk)
+    activity.record_deletion(scope=scope, image=current)
     current.delete()
     transaction.on_commit(lambda: _delete_data(key))
 
@@ -169,14 +180,21 @@ def project_preview(*, image: Image, project_id: str) -> Project:
 
 @transaction.atomic
 def image_share(
-    *, scope: Scope, image: Image, project_id: str, make_shared: bool = False
+    *,
+    scope: Scope,
+    image: Image,
+    project_id: str,
+    make_shared: bool = False,
+    expires_at: datetime | None = None,
 ) -> ImageMember:
-    """Share the image with a project, pending its acceptance.
+    """Share the image with a project, pending its acceptance (until expires_at, if given).
 
     Only shared images have members; with make_shared a private image becomes shared in the same
     transaction (the dashboard's Add Member on a private image).
     """
     _require_edit(scope, image)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput("The expiry must be in the future.", field="expires_at")
     current = _locked(image)
     project = _project_for_share(current, project_id)
     if current.visibility != Visibility.SHARED:
@@ -186,6 +204,11 @@ def image_share(
                 "Set its visibility to Shared first."
             )
     existing = ImageMember.objects.filter(image=current, member=project).first()
+    if existing is not None and existing.expires_at is not None and existing.expires_at <= timezone.now():
+        raise Conflict(
+            f"{project.name}'s share of this image expired on {existing.expires_at:%Y-%m-%d}; "
+            "remove it before sharing again."
+        )
     if existing is not None:
         raise Conflict(
             f"{project.name} is already a member of this image (status: {existing.status})."
@@ -196,15 +219,26 @@ def image_share(
             f"This image already has {limit} members, the most an image can have. "
             "Remove a member before adding another."
         )
+    before = current.visibility
     if current.visibility != Visibility.SHARED:
         current.visibility = Visibility.SHARED
         current.save(update_fields=["visibility", "updated_at"])
     try:
         with transaction.atomic():
-            return ImageMember.objects.create(image=current, member=project)
+            share = ImageMember.objects.create(image=current, member=project, expires_at=expires_at)
     except IntegrityError:
         # Only reachable when another request added the same member between our check and insert.
         raise Conflict(f"{project.name} is already a member of this image.") from None
+    activity.record_visibility(scope=scope, image=current, before=before, exclude=project.pk)
+    activity.record(
+        scope=scope,
+        kind="shared",
+        image=current,
+        target_id=project.pk,
+        to_status=share.status,
+        detail={"expires_at": expires_at.isoformat()} if expires_at else None,
+    )
+    return share
 
 
 def _share_of(image: Image, project_id: str) -> ImageMember:
@@ -238,9 +272,123 @@ def member_set_status(
     if image.visibility != Visibility.SHARED and not scope.is_admin:
         raise NotFound("No such image.")
     if share.status != status:
+        before = share.status
         share.status = status
         share.save(update_fields=["status", "updated_at"])
+        activity.record(
+            scope=scope,
+            kind=activity.STATUS_KINDS[status],
+            image=image,
+            target_id=share.member_id,
+            from_status=before,
+            to_status=status,
+        )
     return share
+
+
+@transaction.atomic
+def shares_expire() -> int:
+    """Remove the shares whose expiry has passed, each with its event (both sides are told in
+    their notifications); the number removed. Run by the expire_shares command."""
+    expired = (
+        ImageMember.objects.select_for_update(of=("self",))
+        .select_related("image")
+        .filter(expires_at__lte=timezone.now())
+        .order_by("pk")
+    )
+    count = 0
+    for share in expired:
+        activity.record(
+            scope=None,
+            kind="expired",
+            image=share.image,
+            target_id=share.member_id,
+            from_status=share.status,
+            detail={"expires_at": share.expires_at.isoformat()},
+        )
+        share.delete()
+        count += 1
+    return count
+
+
+# Several at once: share one image with many projects, answer many shares.
+
+
+@dataclass(frozen=True)
+class ShareLine:
+    """One pasted line of a bulk share: the project it names, or why it cannot be shared with."""
+
+    text: str
+    project: Project | None = None
+    error: str = ""
+
+
+def share_lines_preview(*, scope: Scope, image: Image, text: str) -> list[ShareLine]:
+    """Each non-empty line of `text` checked as Add Member would: the project's name, or the
+    reason (bad ID, the owner, a member already, listed twice, beyond the member limit)."""
+    _require_edit(scope, image)
+    existing = dict(ImageMember.objects.filter(image=image).values_list("member_id", "status"))
+    room = settings.IMAGE_MEMBER_QUOTA - len(existing) if settings.IMAGE_MEMBER_QUOTA >= 0 else None
+    lines: list[ShareLine] = []
+    seen: set[str] = set()
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            project = _project_for_share(image, line)
+        except ServiceError as e:
+            lines.append(ShareLine(line, error=str(e)))
+            continue
+        if project.pk in existing:
+            lines.append(ShareLine(line, error=f"{project.name} is already a member (status: {existing[project.pk]})."))
+        elif project.pk in seen:
+            lines.append(ShareLine(line, error=f"{project.name} is listed twice."))
+        elif room is not None and room <= 0:
+            lines.append(
+                ShareLine(line, error=f"Beyond the limit of {settings.IMAGE_MEMBER_QUOTA} members per image.")
+            )
+        else:
+            seen.add(project.pk)
+            room = None if room is None else room - 1
+            lines.append(ShareLine(line, project=project))
+    return lines
+
+
+@transaction.atomic
+def image_share_many(
+    *, scope: Scope, image: Image, text: str, expires_at: datetime | None = None
+) -> list[ShareLine]:
+    """Share the image with every project the lines name that passes the preview's checks (a
+    private image becomes shared); the lines with what became of each."""
+    current = _locked(image)
+    results = []
+    for line in share_lines_preview(scope=scope, image=current, text=text):
+        if line.project is not None:
+            try:
+                image_share(
+                    scope=scope, image=current, project_id=line.project.pk, make_shared=True, expires_at=expires_at
+                )
+            except ServiceError as e:
+                line = ShareLine(line.text, error=str(e))
+            current = _locked(current)
+        results.append(line)
+    return results
+
+
+@transaction.atomic
+def shares_respond(*, scope: Scope, images: Iterable[Image], status: str) -> int:
+    """Accept, reject or set back to pending several of the project's shares at once: all or
+    nothing; the number changed."""
+    changed = 0
+    for image in images:
+        before = access.membership(scope, image)
+        if before is None:
+            raise NotFound(f"{image.display_name} is not shared with your project.")
+        changed += member_set_status(
+            scope=scope, image=image, project_id=scope.project_id, status=status
+        ).status != before.status
+    return changed
 
 
 def member_accept(*, scope: Scope, image: Image) -> ImageMember:
@@ -259,8 +407,17 @@ def member_reject(*, scope: Scope, image: Image) -> ImageMember:
 def member_remove(*, scope: Scope, image: Image, project_id: str) -> Project:
     """Remove a project from the image's members: it can no longer list or open the image."""
     _require_edit(scope, image)
-    share = _share_of(_locked(image), project_id)
+    current = _locked(image)
+    share = _share_of(current, project_id)
     share.delete()
+    activity.record(
+        scope=scope,
+        kind="removed",
+        image=current,
+        target_id=share.member_id,
+        from_status=share.status,
+        detail={"dormant": current.visibility != Visibility.SHARED},
+    )
     return share.member
 
 
@@ -414,10 +571,10 @@ def image_upload(
         disk_format=disk_format,
         container_format=container_format,
     )
-    writer = None
+    writer = digests = None
     try:
         writer = stores.get_store().writer(str(current.pk))
-        md5, sha512 = hashlib.md5(usedforsecurity=False), hashlib.sha512()
+        digests = _Digests()
         size, reserved = 0, current.upload_reserved
         header, checked = bytearray(), False
         for chunk in chunks:
@@ -433,9 +590,9 @@ def image_upload(
                 if len(header) >= formats.HEADER_SIZE:
                     _check_format(current.disk_format, bytes(header), complete=False)
                     checked = True
-            md5.update(chunk)
-            sha512.update(chunk)
+            digests.update(chunk)
             writer.write(chunk)
+        md5, sha512 = digests.finish()
         if declared_length is not None and size != declared_length:
             raise InvalidInput(
                 f"The upload was incomplete: {size} of {declared_length} bytes arrived. Try again."
@@ -454,12 +611,43 @@ def image_upload(
             virtual_size=virtual_size,
         )
     except BaseException as e:
+        if digests is not None:
+            digests.finish()
         if writer is not None:
             writer.abort()
         _upload_reset(current)
         if isinstance(e, stores.StoreError):
             raise StoreFailed(str(e)) from e
         raise
+
+
+class _Digests:
+    """The md5 and sha512 of a stream, each updated in its own thread while the caller writes the
+    chunk and reads the next one. Hashing is most of an upload's work; hashlib releases the GIL on
+    large buffers, so the two digests run side by side on two cores instead of one after the
+    other (about twice the throughput), and at most two chunks are in memory at a time."""
+
+    def __init__(self) -> None:
+        self._md5, self._sha512 = hashlib.md5(usedforsecurity=False), hashlib.sha512()
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="upload-hash")
+        self._pending: list[Future] = []
+
+    def _wait(self) -> None:
+        for future in self._pending:
+            future.result()
+        self._pending = []
+
+    def update(self, chunk: bytes) -> None:
+        self._wait()  # the previous chunk first: a digest's updates must stay in order
+        self._pending = [self._pool.submit(self._md5.update, chunk), self._pool.submit(self._sha512.update, chunk)]
+
+    def finish(self) -> tuple[Any, Any]:
+        """Wait for the last chunk, stop the threads; the two hash objects."""
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown()
+        return self._md5, self._sha512
 
 
 def _check_format(declared: str, header: bytes, *, complete: bool) -> None:
@@ -555,14 +743,10 @@ READ_ONLY_FIELDS = frozenset(
     {"id", "status", "owner", "size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value",
      "created_at", "updated_at", "self", "file", "schema", "direct_url", "locations", "stores"}
 )
-RESERVED_PROPERTIES = frozenset({"deleted", "deleted_at"})
 DOCUMENT_FIELDS = frozenset(
     {"name", "visibility", "protected", "os_hidden", "min_disk", "min_ram", "disk_format",
      "container_format", "tags"}
 )
-# Glance's default image_property_quota and image_tag_quota.
-PROPERTY_LIMIT = 128
-TAG_LIMIT = 128
 PATCH_OPERATIONS = ("add", "replace", "remove")
 
 
@@ -579,7 +763,7 @@ def _clean_value(field: str, value: Any) -> Any:
             raise InvalidInput(f"{field} must be true or false.")
         return value
     if field in ("min_disk", "min_ram"):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**31 - 1:
             raise InvalidInput(f"{field} must be a whole number, 0 or more.")
         return value
     if field == "disk_format":
@@ -600,27 +784,38 @@ def _clean_value(field: str, value: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(t, str) and 0 < len(t) <= 255 for t in value):
             raise InvalidInput("tags must be a list of strings of 1 to 255 characters.")
         tags = list(dict.fromkeys(value))
-        if len(tags) > TAG_LIMIT:
-            raise LimitExceeded(f"An image can have at most {TAG_LIMIT} tags.")
+        if len(tags) > settings.IMAGE_TAG_QUOTA:
+            raise LimitExceeded(f"An image can have at most {settings.IMAGE_TAG_QUOTA} tags.", field="tag")
         return tags
     raise InvalidInput(f"Unknown field {field!r}.")
 
 
-def _clean_property(key: str, value: Any) -> str:
-    if not key or len(key) > 255:
-        raise InvalidInput("A property name has 1 to 255 characters.")
-    if key in RESERVED_PROPERTIES:
-        raise NotPermitted(f"Attribute '{key}' is reserved.")
+def _clean_property(key: Any, value: Any) -> str:
+    """The value of property key, checked: the one place (API and dashboard) that validates
+    property names and values, well-known keys against the catalog in images.properties."""
+    problem = well_known.key_problem(key) if isinstance(key, str) else "A property name is a string."
+    if problem:
+        raise InvalidInput(problem, field="key")
+    if well_known.is_reserved(key):
+        raise NotPermitted(f"Attribute '{key}' is reserved.", field="key")
+    if key in READ_ONLY_FIELDS:
+        raise NotPermitted(f"Attribute '{key}' is read-only.", field="key")
+    if key in DOCUMENT_FIELDS:
+        raise InvalidInput(f"{key} is an attribute of the image, not a property: change it with Edit Image.", field="key")
     if not isinstance(value, str):
-        raise InvalidInput(f"The value of property {key!r} must be a string.")
-    if len(value) > 65535:
-        raise InvalidInput(f"The value of property {key!r} is too long.")
+        raise InvalidInput(f"The value of property {key!r} must be a string.", field="value")
+    problem = well_known.value_problem(key, value)
+    if problem:
+        raise InvalidInput(problem, field="value")
     return value
 
 
 def _check_property_limit(properties: dict[str, str]) -> None:
-    if len(properties) > PROPERTY_LIMIT:
-        raise LimitExceeded(f"An image can have at most {PROPERTY_LIMIT} properties.")
+    limit = settings.IMAGE_PROPERTY_QUOTA
+    if len(properties) > limit:
+        raise LimitExceeded(
+            f"An image can have at most {limit} properties. Remove one before adding another.", field="key"
+        )
 
 
 def image_create_from_document(*, scope: Scope, document: dict[str, Any]) -> Image:
@@ -688,10 +883,12 @@ def image_patch(*, scope: Scope, image: Image, operations: Any) -> Image:
         _require_visibility(scope, current, changes["visibility"])
     if properties != current.properties:
         changes["properties"] = properties
+    before = current.visibility
     for field, value in changes.items():
         setattr(current, field, value)
     if changes:
         current.save(update_fields=[*changes, "updated_at"])
+    activity.record_visibility(scope=scope, image=current, before=before)
     return current
 
 
@@ -699,6 +896,8 @@ def image_patch(*, scope: Scope, image: Image, operations: Any) -> Image:
 def image_tag_add(*, scope: Scope, image: Image, tag: str) -> Image:
     """Tag the image (adding a tag it has changes nothing)."""
     _require_edit(scope, image)
+    if not 0 < len(tag) <= 255:
+        raise InvalidInput("A tag has 1 to 255 characters.", field="tag")
     current = _locked(image)
     if tag not in current.tags:
         current.tags = _clean_value("tags", [*current.tags, tag])
@@ -715,4 +914,45 @@ def image_tag_remove(*, scope: Scope, image: Image, tag: str) -> Image:
         raise NotFound(f"The image has no tag {tag!r}.")
     current.tags = [t for t in current.tags if t != tag]
     current.save(update_fields=["tags", "updated_at"])
+    return current
+
+
+# The dashboard's property editor: one property at a time, with the Image API's rules.
+
+
+@transaction.atomic
+def image_property_set(*, scope: Scope, image: Image, key: str, value: str) -> Image:
+    """Add a property or change its value (the owner, or a platform admin); a well-known key's
+    value must be one the compute service accepts, and min_disk/min_ram set the image's fields."""
+    _require_edit(scope, image)
+    current = _locked(image)
+    if key in well_known.FIELD_KEYS:
+        problem = well_known.value_problem(key, value)
+        if problem:
+            raise InvalidInput(problem, field="value")
+        if getattr(current, key) != int(value):
+            setattr(current, key, _clean_value(key, int(value)))
+            current.save(update_fields=[key, "updated_at"])
+        return current
+    changed = {**current.properties, key: _clean_property(key, value)}
+    _check_property_limit(changed)
+    if changed != current.properties:
+        current.properties = changed
+        current.save(update_fields=["properties", "updated_at"])
+    return current
+
+
+@transaction.atomic
+def image_property_remove(*, scope: Scope, image: Image, key: str) -> Image:
+    """Remove a property (the owner, or a platform admin); NotFound when the image does not have it."""
+    _require_edit(scope, image)
+    current = _locked(image)
+    if key in well_known.FIELD_KEYS:
+        raise InvalidInput(f"{key} is an attribute of the image and cannot be removed: set it to 0.", field="key")
+    if key not in current.properties:
+        raise NotFound(f"The image has no property {key}.", field="key")
+    if well_known.is_reserved(key):
+        raise NotPermitted(f"Attribute '{key}' is reserved.", field="key")
+    current.properties = {k: v for k, v in current.properties.items() if k != key}
+    current.save(update_fields=["properties", "updated_at"])
     return current

@@ -54,6 +54,10 @@ class Store(Protocol):
 # Filesystem
 
 
+# Every this many bytes a writer asks the kernel to write what it has so far to disk.
+WRITEBACK_STEP = 32 * 1024 * 1024
+
+
 class FileSystemWriter:
     def __init__(self, final: Path):
         self._final = final
@@ -61,12 +65,25 @@ class FileSystemWriter:
         # Same directory as the final name, so the rename on commit never crosses a filesystem.
         self._temp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")
         self._file = open(self._temp, "xb")
+        self._written = self._synced = 0
 
     def write(self, chunk: bytes) -> None:
         try:
             self._file.write(chunk)
+            self._written += len(chunk)
+            if self._written - self._synced >= WRITEBACK_STEP:
+                self._start_writeback()
         except OSError as e:
             raise StoreError(f"The image store could not write: {e.strerror or e}.") from e
+
+    def _start_writeback(self) -> None:
+        """Start writing the last step to disk now, without waiting for it, and let its pages
+        leave the page cache once written: the fsync on commit then has little left to do (it
+        was a second pass over the whole image), and an upload does not fill the page cache."""
+        if hasattr(os, "posix_fadvise"):
+            self._file.flush()
+            os.posix_fadvise(self._file.fileno(), self._synced, self._written - self._synced, os.POSIX_FADV_DONTNEED)
+        self._synced = self._written
 
     def commit(self) -> None:
         try:

@@ -127,6 +127,9 @@ def _detail_context(request: HttpRequest, image, tab: str, **extra) -> dict:
     if tab == "members" and context["can_see_members"]:
         context["members"] = list(access.members_of(scope, image))
         context.setdefault("form", AddMemberForm())
+    if tab == "activity" and context["can_see_members"]:
+        # The newest events only; the project's Activity page pages through the rest.
+        context["events"] = list(access.image_events(scope, image)[:50])
     context.update(extra)
     return context
 
@@ -136,7 +139,7 @@ def _detail_context(request: HttpRequest, image, tab: str, **extra) -> dict:
 @project_required
 def image_detail(request: HttpRequest, image_id: UUID) -> HttpResponse:
     image = access.get_image_for(request.scope, image_id)
-    tab = "members" if request.GET.get("tab") == "members" else "overview"
+    tab = request.GET.get("tab") if request.GET.get("tab") in ("members", "activity") else "overview"
     context = _detail_context(request, image, tab)
     if request.htmx and request.htmx.target == "tab-panel":
         return render(request, "images/image_detail.html#tab-panel", context)
@@ -170,18 +173,22 @@ def image_edit(request: HttpRequest, image_id: UUID) -> HttpResponse:
 def image_delete(request: HttpRequest, image_id: UUID) -> HttpResponse:
     scope = request.scope
     image = access.get_image_for(scope, image_id, write=True)
-    error = None
+    error, status = None, 200
+    members = access.projects_using(scope, image)
     if request.method == "POST":
-        try:
-            services.image_delete(scope=scope, image=image)
-        except services.ServiceError as e:
-            error = str(e)
+        # With projects using it, the owner confirms the number it was shown (asked again if it changed).
+        if members and not image.protected and request.POST.get("confirm_users") != str(members):
+            error, status = f"{members} project{'s use' if members != 1 else ' uses'} this image: confirm to delete it.", INVALID
         else:
-            messages.success(request, f"Image {image.display_name} deleted.")
-            return redirect("images:list")
-    members = access.members_of(scope, image).filter(status=MemberStatus.ACCEPTED).count()
+            try:
+                services.image_delete(scope=scope, image=image)
+            except services.ServiceError as e:
+                error, status = str(e), 403
+            else:
+                messages.success(request, f"Image {image.display_name} deleted.")
+                return redirect("images:list")
     context = {"image": image, "error": error, "accepted_members": members}
-    return render(request, "images/image_confirm_delete.html", context, status=403 if error else 200)
+    return render(request, "images/image_confirm_delete.html", context, status=status)
 
 
 # Members (owner side)
@@ -205,10 +212,14 @@ def member_add(request: HttpRequest, image_id: UUID) -> HttpResponse:
     if form.is_valid():
         try:
             share = services.image_share(
-                scope=scope, image=image, project_id=form.cleaned_data["project_id"], make_shared=True
+                scope=scope,
+                image=image,
+                project_id=form.cleaned_data["project_id"],
+                make_shared=True,
+                expires_at=form.expires_at(),
             )
         except services.ServiceError as e:
-            form.add_error("project_id", str(e))
+            form.add_error("expires_on" if getattr(e, "field", None) == "expires_at" else "project_id", str(e))
         else:
             note = f"Shared with {share.member.name}: pending until that project accepts it."
             if not request.htmx:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -93,3 +95,11 @@ def test_gunicorn_is_sized_for_the_machine_and_overridable(monkeypatch):
     monkeypatch.setenv("GUNICORN_WORKERS", "3")
     config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert (config["bind"], config["workers"]) == ("127.0.0.1:9001", 3)
+
+
+def test_postgresql_sessions_run_without_jit(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("JIT is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"

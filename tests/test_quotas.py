@@ -200,3 +200,25 @@ def test_concurrent_creates_cannot_exceed_the_count(alice, settings):
     assert sum(isinstance(r, Image) for r in results) == 3
     assert sum(isinstance(r, services.LimitExceeded) for r in results) == 3
     assert Image.objects.count() == 3
+
+
+def test_the_usage_bars_are_meters_that_are_empty_at_zero_usage(client_alice, make_image, settings):
+    # Inline styles are blocked by the Content-Security-Policy: a bar drawn with style="width: 0%"
+    # showed full. A <meter> carries its value itself, and says it to assistive technology.
+    settings.IMAGE_QUOTA_COUNT_TOTAL = 4
+    settings.IMAGE_QUOTA_SIZE_TOTAL = 10 * 1024**3
+    settings.IMAGE_QUOTA_COUNT_UPLOADING = -1
+    html = client_alice.get("/project/images/").content.decode().replace("\xa0", " ")
+    usage = html.split('id="quota-usage"', 1)[1].split("</section>", 1)[0]
+    assert "style=" not in usage
+    count = usage.split('<meter id="quota-image_count_total"', 1)[1].split("</meter>", 1)[0]
+    assert 'min="0" max="4" value="0"' in count
+    assert 'aria-labelledby="quota-image_count_total-name"' in count
+    assert 'aria-valuetext="0 of 4 (0%)"' in count
+    assert '<meter id="quota-image_count_uploading"' not in usage  # unlimited: no bar to fill
+
+    make_image("big", size=5 * 1024**3)
+    html = client_alice.get("/project/images/").content.decode().replace("\xa0", " ")
+    size = html.split('<meter id="quota-image_size_total"', 1)[1].split("</meter>", 1)[0]
+    assert f'max="{10 * 1024**3}" value="{5 * 1024**3}"' in size
+    assert 'aria-valuetext="5.0 GB of 10.0 GB (50%)"' in size

@@ -1,0 +1,54 @@
+"""The real `openstack` client (python-openstackclient) as a subprocess against live_server, for
+tests/api/test_cli.py and the mixed browser + CLI journey in tests/e2e/test_cli_journey.py."""
+
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+OPENSTACK = Path(sys.executable).with_name("openstack")
+
+
+@pytest.fixture
+def openstack(live_server, tmp_path, settings):
+    """openstack(user, project, *args) → the command's stdout; check=False returns the result."""
+    settings.IMAGE_STORE_DIR = tmp_path / "store"
+    home = tmp_path / "home"
+    home.mkdir()
+    # Nothing from the machine: no OS_* variables, no clouds.yaml from the real home directory.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
+
+    def run(user, project, *args: str, check: bool = True):
+        command = [
+            str(OPENSTACK),
+            "--os-auth-url", f"{live_server.url}/identity/v3",
+            "--os-username", user.username,
+            "--os-password", PASSWORD,
+            "--os-project-name", project.name,
+            "--os-user-domain-name", "Default",
+            "--os-project-domain-name", "Default",
+            "--os-identity-api-version", "3",
+            "--os-image-api-version", "2",
+            *args,
+        ]
+        # A terminal on stdin: `image create` reads image data from a non-terminal stdin.
+        terminal, stdin = pty.openpty()
+        try:
+            result = subprocess.run(
+                command, cwd=tmp_path, env=env, stdin=stdin, capture_output=True, text=True, timeout=120
+            )
+        finally:
+            os.close(terminal)
+            os.close(stdin)
+        if check:
+            assert result.returncode == 0, f"{' '.join(args)}\n{result.stderr}"
+            return result.stdout
+        return result
+
+    return run
