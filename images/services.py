@@ -625,7 +625,7 @@ class _Digests:
     """The md5 and sha512 of a stream, each updated in its own thread while the caller writes the
     chunk and reads the next one. Hashing is most of an upload's work; hashlib releases the GIL on
     large buffers, so the two digests run side by side on two cores instead of one after the
-    other (about twice the throughput), and at most two chunks are in memory at a time."""
+    other, overlapping the request's reads and the store's writes. At most two chunks are held."""
 
     def __init__(self) -> None:
         self._md5, self._sha512 = hashlib.md5(usedforsecurity=False), hashlib.sha512()
