@@ -67,7 +67,8 @@ EDITABLE_FIELDS = {"name", "visibility", "protected", "min_disk", "min_ram", "os
 
 def _locked(image: Image) -> Image:
     """Re-read the image under a row lock so concurrent changes to it and its members serialize."""
-    return Image.objects.select_for_update().select_related("owner").get(pk=image.pk)
+    # of=self: lock the image row only, not its owner project's (which every image shares).
+    return Image.objects.select_for_update(of=("self",)).select_related("owner").get(pk=image.pk)
 
 
 def _require_edit(scope: Scope, image: Image) -> None:
@@ -243,7 +244,7 @@ def image_share(
 
 def _share_of(image: Image, project_id: str) -> ImageMember:
     share = (
-        ImageMember.objects.select_for_update()
+        ImageMember.objects.select_for_update(of=("self",))
         .select_related("member")
         .filter(image=image, member_id=project_id)
         .first()
@@ -521,7 +522,9 @@ def _upload_reserve(*, image: Image, needed: int, fixed: bool) -> int:
 @transaction.atomic
 def _upload_finish(*, image: Image, writer: stores.Writer, **data: Any) -> Image:
     quotas.lock_project(image.owner_id)
-    current = Image.objects.select_for_update().select_related("owner").filter(pk=image.pk).first()
+    current = (
+        Image.objects.select_for_update(of=("self",)).select_related("owner").filter(pk=image.pk).first()
+    )
     if current is None:
         raise NotFound("The image was deleted while its data was uploading.")
     if current.status != Status.SAVING:
