@@ -61,10 +61,13 @@ WRITEBACK_STEP = 32 * 1024 * 1024
 class FileSystemWriter:
     def __init__(self, final: Path):
         self._final = final
-        final.parent.mkdir(parents=True, exist_ok=True)
         # Same directory as the final name, so the rename on commit never crosses a filesystem.
         self._temp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")
-        self._file = open(self._temp, "xb")
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self._temp, "xb")
+        except OSError as e:
+            raise StoreError(f"The image store could not start writing: {e.strerror or e}.") from e
         self._written = self._synced = 0
 
     def write(self, chunk: bytes) -> None:

@@ -363,3 +363,17 @@ def test_an_s3_server_that_stops_mid_upload_leaves_the_image_queued(client_alice
     finally:
         if process.poll() is None:
             stop_seaweedfs(process)
+
+
+def test_a_store_that_cannot_start_writing_answers_503_and_keeps_the_image_queued(
+    client_alice, queued, settings, tmp_path
+):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_bytes(b"")
+    settings.IMAGE_STORE_DIR = blocker / "images"  # mkdir below a regular file fails
+    response = put(client_alice, queued, b"x" * 1024)
+    assert response.status_code == 503
+    assert "could not start writing" in response.content.decode()
+    queued.refresh_from_db()
+    assert queued.status == Status.QUEUED
+    assert queued.upload_reserved == 0

@@ -14,8 +14,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.conftest import PASSWORD
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-# Journeys wait on the page, not on sleeps; a few seconds is plenty for a local server.
-expect.set_options(timeout=5_000)
+# Journeys wait on the page, not on sleeps. The bound is generous because CI shares two cores
+# between the browser, the server, PostgreSQL and SeaweedFS; a broken journey still fails.
+expect.set_options(timeout=15_000)
 
 
 def system_chromium() -> str | None:
@@ -50,7 +51,7 @@ def sign_in(live_server, chromium: Browser) -> Iterator[Callable[..., Page]]:
     def sign_in_as(username: str, **context_args) -> Page:
         context = chromium.new_context(base_url=live_server.url, **context_args)
         contexts.append(context)
-        context.set_default_timeout(5_000)
+        context.set_default_timeout(15_000)
         page = context.new_page()
         page.goto("/auth/login/")
         page.get_by_label("User name").fill(username)
