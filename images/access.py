@@ -134,6 +134,34 @@ def listed_images(
     return _with_my_status(scope, qs)
 
 
+READER_REFUSAL = "Your role on this project is reader: you can look, but not create images."
+
+
+def can_create(scope: Scope) -> bool:
+    """Members create images in their project; readers only look."""
+    return scope.can_write
+
+
+def require_create(scope: Scope) -> None:
+    if not can_create(scope):
+        raise PermissionDenied(READER_REFUSAL)
+
+
+def can_publish(scope: Scope) -> bool:
+    """Offer "public" in forms: only platform admins make images public."""
+    return scope.is_admin
+
+
+def can_manage_quotas(scope: Scope) -> bool:
+    """Per-project quota overrides are set by platform admins only."""
+    return scope.is_admin
+
+
+def require_quota_admin(scope: Scope) -> None:
+    if not can_manage_quotas(scope):
+        raise PermissionDenied("Only platform admins manage quotas.")
+
+
 def all_images(scope: Scope) -> QuerySet[Image]:
     """Every project's images: the Admin → Images page, for platform admins only."""
     if not scope.is_admin:

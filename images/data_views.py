@@ -70,10 +70,9 @@ def image_create_upload(request: HttpRequest) -> HttpResponse:
     image is created queued and the upload page explains what is needed.
     """
     scope = request.scope
-    if not scope.can_write:
-        raise PermissionDenied("Your role on this project is reader: you can look, but not create images.")
+    access.require_create(scope)
     wants_json = "application/json" in request.headers.get("Accept", "")
-    form = ImageForm(request.POST or None, can_publish=scope.is_admin)
+    form = ImageForm(request.POST or None, can_publish=access.can_publish(scope))
     for name in ("disk_format", "container_format"):
         form.fields[name].required = True
     if request.method == "POST" and form.is_valid():
@@ -212,8 +211,7 @@ def image_activation(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @login_required
 @project_required
 def admin_quotas(request: HttpRequest) -> HttpResponse:
-    if not request.scope.is_admin:
-        raise PermissionDenied("Only platform admins manage quotas.")
+    access.require_quota_admin(request.scope)
     overrides = {q.project_id: q for q in ProjectQuota.objects.all()}
     rows = [
         (project, quotas.limits_from(overrides.get(project.pk)), overrides.get(project.pk))
@@ -228,8 +226,7 @@ def admin_quotas(request: HttpRequest) -> HttpResponse:
 @project_required
 def admin_quota_edit(request: HttpRequest, project_id: str) -> HttpResponse:
     scope = request.scope
-    if not scope.is_admin:
-        raise PermissionDenied("Only platform admins manage quotas.")
+    access.require_quota_admin(scope)
     project = get_object_or_404(Project, pk=project_id)
     row = ProjectQuota.objects.filter(project=project).first()
     initial = {key: getattr(row, key) if row else None for key in quotas.NAMES}

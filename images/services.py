@@ -99,8 +99,8 @@ def image_create(
     properties: dict[str, str] | None = None,
 ) -> Image:
     """A new image, without data yet (queued), owned by the scope's project; private by default."""
-    if not scope.can_write:
-        raise NotPermitted("Your role on this project is reader: you can look, but not create images.")
+    if not access.can_create(scope):
+        raise NotPermitted(access.READER_REFUSAL)
     _require_count_quota(scope.project_id)
     image = Image(
         name=name,
@@ -722,7 +722,7 @@ def image_reactivate(*, scope: Scope, image: Image) -> Image:
 @transaction.atomic
 def quota_set(*, scope: Scope, project: Project, limits: dict[str, int | None]) -> ProjectQuota:
     """Override a project's image quotas (platform admin); None restores the default, -1 is unlimited."""
-    if not scope.is_admin:
+    if not access.can_manage_quotas(scope):
         raise NotPermitted("Only a platform admin can change quotas.")
     unknown = set(limits) - set(quotas.NAMES)
     if unknown:

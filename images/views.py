@@ -74,7 +74,7 @@ def image_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "tabs": TABS,
         "status_choices": MemberStatus.choices,
-        "can_create": scope.can_write,
+        "can_create": access.can_create(scope),
         "can_respond": scope.can_write,
     }
     if request.htmx and request.htmx.target == "image-table":
@@ -96,9 +96,8 @@ TABS = [
 @project_required
 def image_create(request: HttpRequest) -> HttpResponse:
     scope = request.scope
-    if not scope.can_write:
-        raise PermissionDenied("Your role on this project is reader: you can look, but not create images.")
-    form = ImageForm(request.POST or None, can_publish=scope.is_admin)
+    access.require_create(scope)
+    form = ImageForm(request.POST or None, can_publish=access.can_publish(scope))
     if request.method == "POST" and form.is_valid():
         try:
             image = services.image_create(scope=scope, **form.cleaned_data)
@@ -153,7 +152,7 @@ def image_edit(request: HttpRequest, image_id: UUID) -> HttpResponse:
     scope = request.scope
     image = access.get_image_for(scope, image_id, write=True)
     initial = {f: getattr(image, f) for f in services.EDITABLE_FIELDS}
-    form = EditImageForm(request.POST or None, initial=initial, can_publish=scope.is_admin)
+    form = EditImageForm(request.POST or None, initial=initial, can_publish=access.can_publish(scope))
     if request.method == "POST" and form.is_valid():
         changes = {f: v for f, v in form.cleaned_data.items() if v != initial[f]}
         try:
