@@ -1,3 +1,4 @@
+import hashlib
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from django.test import Client
 from dashboard.models import Project, Role, RoleAssignment
 
 from .conftest import PASSWORD
+from .store_fixtures import isolated_store  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,7 +111,7 @@ def test_project_ids_have_the_keystone_shape(platform):
     assert len(platform.pk) == 32 and all(c in "0123456789abcdef" for c in platform.pk)
 
 
-def test_the_demo_world_loads_idempotently(db):
+def test_the_demo_world_loads_idempotently(db, isolated_store):
     call_command("demo_world")
     call_command("demo_world")
     assert set(Project.objects.values_list("name", flat=True)) == {"platform", "app-team", "data-team"}
@@ -119,6 +121,15 @@ def test_the_demo_world_loads_idempotently(db):
 
     assert set(Image.objects.values_list("visibility", flat=True)) == set(Visibility.values)
     assert ImageMember.objects.filter(member__name="app-team", status="pending").exists()
+    # Every demo image holds real data, downloadable by whoever may use it.
+    assert set(Image.objects.values_list("status", flat=True)) == {"active"}
+    golden = Image.objects.get(name="golden-debian-12")
+    assert golden.virtual_size == 2 * 1024**3 and golden.checksum
+    bob = Client()
+    bob.post("/auth/login/", {"username": "bob", "password": "bob-demo-pw"})
+    download = bob.get(f"/project/images/{golden.pk}/file/")
+    assert download.status_code == 200
+    assert hashlib.md5(b"".join(download.streaming_content)).hexdigest() == golden.checksum
     client = Client()
     assert client.post("/auth/login/", {"username": "bob", "password": "bob-demo-pw"}).status_code == 302
 

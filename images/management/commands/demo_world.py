@@ -1,10 +1,14 @@
 """Load the demo world: three projects, five users, images of every visibility. Idempotent."""
 
+import hashlib
+import struct
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
 from dashboard.models import Project, Role, RoleAssignment
+from dashboard.identity import Scope
+from images import services
 from images.models import Image, ImageMember, MemberStatus, Status, Visibility
 
 PROJECTS = {
@@ -46,17 +50,25 @@ IMAGES = [
 ]
 
 
+def demo_qcow2(name: str, virtual_size: int) -> bytes:
+    """A small, valid qcow2 header announcing virtual_size, followed by bytes unique to the image."""
+    header = b"QFI\xfb" + struct.pack(">IQIIQ", 3, 0, 0, 16, virtual_size)
+    body = hashlib.sha512(name.encode()).digest() * 1024  # 64 KiB
+    return header.ljust(512, b"\0") + body
+
+
 class Command(BaseCommand):
     help = "Create (or complete) the demo projects, users and images. Safe to run again."
 
-    @transaction.atomic
     def handle(self, *args, **options):
+        # Not one transaction: uploads commit their data step by step, like any upload.
         projects = {}
         for name, description in PROJECTS.items():
             projects[name], _ = Project.objects.get_or_create(
                 name=name, defaults={"description": description}
             )
         User = get_user_model()
+        users = {}  # project name → a member who uploads its demo images
         for username, (password, roles) in USERS.items():
             user, created = User.objects.get_or_create(username=username)
             if created:
@@ -64,13 +76,17 @@ class Command(BaseCommand):
                 user.save()
             for project, role in roles:
                 RoleAssignment.objects.get_or_create(user=user, project=projects[project], role=role)
+                if role == Role.MEMBER:
+                    users.setdefault(project, user)
         for owner, name, visibility, extra, members in IMAGES:
+            extra = dict(extra)
+            virtual_size = extra.pop("size")
             image, created = Image.objects.get_or_create(
                 owner=projects[owner],
                 name=name,
                 defaults={
                     "visibility": visibility,
-                    "status": Status.ACTIVE,
+                    "status": Status.QUEUED,
                     "disk_format": "qcow2",
                     "container_format": "bare",
                     **extra,
@@ -79,6 +95,10 @@ class Command(BaseCommand):
             if created:
                 for project, status in members.items():
                     ImageMember.objects.create(image=image, member=projects[project], status=status)
+            if image.status == Status.QUEUED:
+                # Real (small) data through the real upload path, so Download works in the demo.
+                scope = Scope(user=users[owner], project=projects[owner], roles=frozenset({Role.MEMBER}))
+                services.image_upload(scope=scope, image=image, chunks=[demo_qcow2(name, virtual_size)])
         self.stdout.write(
             "Demo world ready: " + ", ".join(f"{n} ({p.pk})" for n, p in projects.items())
         )
