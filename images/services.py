@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -550,6 +550,22 @@ def _upload_finish(*, image: Image, writer: stores.Writer, **data: Any) -> Image
 def _upload_reset(image: Image) -> None:
     """A failed upload: the image goes back to queued, its reservation released."""
     Image.objects.filter(pk=image.pk, status=Status.SAVING).update(status=Status.QUEUED, upload_reserved=0)
+
+
+def uploads_recover(*, older_than: timedelta) -> list[Image]:
+    """Images left `saving` by a server that died mid-upload (older than `older_than`): their
+    unfinished data is discarded and they go back to queued, their quota reservation released,
+    so the upload can be retried. Run by the recover_uploads command."""
+    cutoff = timezone.now() - older_than
+    stale = list(Image.objects.filter(status=Status.SAVING, updated_at__lt=cutoff).order_by("pk"))
+    store = stores.get_store()
+    for image in stale:
+        try:
+            store.discard_unfinished(str(image.pk))
+        except Exception as e:  # the store is unreachable: leave the image for the next run
+            raise StoreFailed(f"The image store could not clean up {image.pk}: {e}") from e
+        _upload_reset(image)
+    return stale
 
 
 def image_upload(

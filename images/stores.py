@@ -50,6 +50,10 @@ class Store(Protocol):
 
     def keys(self) -> list[str]: ...
 
+    def discard_unfinished(self, key: str) -> int:
+        """Remove what an interrupted writer of `key` left (a crash skips abort); how many."""
+        ...
+
 
 # Filesystem
 
@@ -128,6 +132,13 @@ class FileSystemStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def discard_unfinished(self, key: str) -> int:
+        self._path(key)  # validates the key
+        leftovers = list(self.root.glob(f".{key}.*.part")) if self.root.is_dir() else []
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+        return len(leftovers)
 
     def keys(self) -> list[str]:
         """Every object, temporary ones included (a leftover .part file is an orphan too)."""
@@ -280,6 +291,13 @@ class S3Store:
                 return False
             raise
         return True
+
+    def discard_unfinished(self, key: str) -> int:
+        uploads = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=key).get("Uploads", [])
+        mine = [u for u in uploads if u["Key"] == key]
+        for upload in mine:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload["UploadId"])
+        return len(mine)
 
     def keys(self) -> list[str]:
         """Every object, plus every unfinished multipart upload (an orphan too)."""

@@ -377,3 +377,28 @@ def test_a_store_that_cannot_start_writing_answers_503_and_keeps_the_image_queue
     queued.refresh_from_db()
     assert queued.status == Status.QUEUED
     assert queued.upload_reserved == 0
+
+
+def test_an_upload_interrupted_by_a_server_crash_is_recovered(queued, store):
+    """A killed worker never runs abort: the image stays `saving` with partial data behind it."""
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from images import stores
+
+    writer = stores.get_store().writer(str(queued.pk))
+    writer.write(os.urandom(9 * MiB))  # S3: at least one multipart part already sent
+    Image.objects.filter(pk=queued.pk).update(status=Status.SAVING, upload_reserved=9 * MiB)
+    assert store.keys() != []
+
+    call_command("recover_uploads", "--older-than-minutes", "60")
+    queued.refresh_from_db()
+    assert queued.status == Status.SAVING  # still recent: perhaps a slow upload in progress
+
+    Image.objects.filter(pk=queued.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    call_command("recover_uploads", "--older-than-minutes", "60")
+    queued.refresh_from_db()
+    assert (queued.status, queued.upload_reserved) == (Status.QUEUED, 0)
+    assert store.keys() == []
