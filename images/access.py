@@ -152,6 +152,11 @@ def can_publish(scope: Scope) -> bool:
     return scope.is_admin
 
 
+def can_deactivate(scope: Scope) -> bool:
+    """Deactivating and reactivating images is for platform admins."""
+    return scope.is_admin
+
+
 def can_manage_quotas(scope: Scope) -> bool:
     """Per-project quota overrides are set by platform admins only."""
     return scope.is_admin

@@ -709,30 +709,33 @@ def _resumed(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
+def _status_switch(*, scope: Scope, image: Image, verb: str, before: str, after: str) -> Image:
+    if not access.can_deactivate(scope):
+        raise NotPermitted(f"Only a platform admin can {verb} an image.")
+    current = _locked(image)
+    if current.status != before:
+        raise Conflict(
+            f"Only {before} images can be {verb}d; {current.display_name} is {current.status}."
+        )
+    current.status = after
+    current.save(update_fields=["status", "updated_at"])
+    return current
+
+
 @transaction.atomic
 def image_deactivate(*, scope: Scope, image: Image) -> Image:
     """Deactivate an active image (platform admin): only platform admins can download it then."""
-    if not scope.is_admin:
-        raise NotPermitted("Only a platform admin can deactivate an image.")
-    current = _locked(image)
-    if current.status != Status.ACTIVE:
-        raise Conflict(f"Only active images can be deactivated; {current.display_name} is {current.status}.")
-    current.status = Status.DEACTIVATED
-    current.save(update_fields=["status", "updated_at"])
-    return current
+    return _status_switch(
+        scope=scope, image=image, verb="deactivate", before=Status.ACTIVE, after=Status.DEACTIVATED
+    )
 
 
 @transaction.atomic
 def image_reactivate(*, scope: Scope, image: Image) -> Image:
     """Make a deactivated image active again (platform admin)."""
-    if not scope.is_admin:
-        raise NotPermitted("Only a platform admin can reactivate an image.")
-    current = _locked(image)
-    if current.status != Status.DEACTIVATED:
-        raise Conflict(f"Only deactivated images can be reactivated; {current.display_name} is {current.status}.")
-    current.status = Status.ACTIVE
-    current.save(update_fields=["status", "updated_at"])
-    return current
+    return _status_switch(
+        scope=scope, image=image, verb="reactivate", before=Status.DEACTIVATED, after=Status.ACTIVE
+    )
 
 
 @transaction.atomic
