@@ -70,3 +70,13 @@ def sign_in(live_server, chromium: Browser) -> Iterator[Callable[..., Page]]:
 def fast_password_hashing(settings) -> None:
     # Every journey signs in through the real form; the default hasher costs ~0.3 s per sign-in.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def fill_when_wired(locator, value: str) -> None:
+    """Fill an htmx-driven field once htmx has wired its triggers. A panel swapped in by htmx is
+    visible a moment before htmx processes it; an input event in between would go unheard."""
+    locator.page.wait_for_function(
+        "el => Boolean(el['htmx-internal-data'] && el['htmx-internal-data'].initHash)",
+        arg=locator.element_handle(),
+    )
+    locator.fill(value)

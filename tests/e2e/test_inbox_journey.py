@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from images.models import ImageMember, MemberStatus
 
+from .conftest import fill_when_wired
 from .test_journeys import follow, open_members_tab
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
@@ -21,7 +22,7 @@ def test_the_target_accepts_a_new_share_from_its_inbox_and_the_owner_hears_of_it
 
     owner = sign_in("alice")
     open_members_tab(owner, "golden-ubuntu")
-    owner.get_by_label("Project ID", exact=True).fill(app_team.pk)
+    fill_when_wired(owner.get_by_label("Project ID", exact=True), app_team.pk)
     expect(owner.locator("#member-lookup")).to_contain_text("app-team")
     owner.get_by_role("button", name="Add Member").click()
     expect(owner.locator(f"#member-{app_team.pk}")).to_contain_text("Pending")

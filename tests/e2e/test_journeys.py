@@ -8,6 +8,8 @@ from playwright.sync_api import Locator, Page, expect
 
 from images.models import ImageMember, MemberStatus, Visibility
 
+from .conftest import fill_when_wired
+
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
 
 
@@ -53,7 +55,7 @@ def test_it_shares_accepts_and_removes_an_image_without_reloading(sign_in, make_
     owner = sign_in("alice")
     open_members_tab(owner, "golden-ubuntu")
     mark_page(owner)
-    owner.get_by_label("Project ID", exact=True).fill(app_team.pk)
+    fill_when_wired(owner.get_by_label("Project ID", exact=True), app_team.pk)
     expect(owner.locator("#member-lookup")).to_contain_text("app-team")
     owner.get_by_role("button", name="Add Member").click()
     expect(owner.locator(row_in_alice)).to_contain_text("Pending")
