@@ -32,6 +32,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Now
 from django.http import Http404
+from django.utils import timezone
 
 from dashboard.identity import Scope
 
@@ -212,9 +213,13 @@ def can_see_members(scope: Scope, image: Image) -> bool:
     return scope.is_admin or is_owner(scope, image)
 
 
-def members_of(scope: Scope, image: Image) -> QuerySet[ImageMember]:
+def _require_members_view(scope: Scope, image: Image) -> None:
     if not can_see_members(scope, image):
         raise PermissionDenied("Only the owner project can see who an image is shared with.")
+
+
+def members_of(scope: Scope, image: Image) -> QuerySet[ImageMember]:
+    _require_members_view(scope, image)
     live = ExpressionWrapper(LIVE_SHARE, output_field=BooleanField())
     return image.members.select_related("member").annotate(live=live).order_by("member__name")
 
@@ -230,11 +235,22 @@ def membership(scope: Scope, image: Image) -> ImageMember | None:
     )
 
 
+def can_answer_shares(scope: Scope) -> bool:
+    """Whether the project's shares may be answered in this scope: members (and admins), not readers."""
+    return scope.can_write
+
+
 def can_respond(scope: Scope, share: ImageMember) -> bool:
     """Accept, reject or set back to pending: the target project's members, or a platform admin."""
     if scope.is_admin:
         return True
-    return scope.can_write and share.member_id == scope.project_id
+    return can_answer_shares(scope) and share.member_id == scope.project_id
+
+
+def share_counts(image: Image, share: ImageMember) -> bool:
+    """A share grants anything only while the image is shared and the share has not expired."""
+    live = share.expires_at is None or share.expires_at > timezone.now()
+    return image.visibility == Visibility.SHARED and live
 
 
 def can_use(scope: Scope, image: Image) -> bool:
@@ -596,8 +612,7 @@ def explain(scope_or_project, image: Image) -> Explanation:
 def projects_using(scope: Scope, image: Image) -> int:
     """How many projects use the image through a share: accepted, not expired, while the image is
     shared (dormant members use nothing). Told to the owner before a delete or deactivation."""
-    if not can_see_members(scope, image):
-        raise PermissionDenied("Only the owner project can see who an image is shared with.")
+    _require_members_view(scope, image)
     if image.visibility != Visibility.SHARED:
         return 0
     return live_shares().filter(image=image, status=MemberStatus.ACCEPTED).count()

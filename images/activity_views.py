@@ -75,7 +75,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     context = _page(access.inbox_events(scope), request)
     marker = InboxMarker.objects.filter(project_id=scope.project_id, user=request.user).first()
     context["read_until"] = marker.read_until if marker else None
-    context["can_respond"] = scope.can_write
+    context["can_respond"] = access.can_answer_shares(scope)
     context["share_choices"] = [("accepted", "Accept"), ("rejected", "Reject")]
     # Every pending share, for accepting or rejecting several at once (hidden ones included).
     pending = access.listed_images(scope, tab=access.Tab.SHARED, member_status="pending", show_hidden=True)

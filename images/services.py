@@ -270,8 +270,9 @@ def member_set_status(
         raise NotPermitted(
             "Your role on this project is reader: only members can accept or reject shares."
         )
-    if image.visibility != Visibility.SHARED and not scope.is_admin:
-        raise NotFound("No such image.")
+    if not scope.is_admin and not access.share_counts(image, share):
+        # A dormant or expired share is, to its target, no share at all.
+        raise NotFound("This image is not shared with your project.")
     if share.status != status:
         before = share.status
         share.status = status

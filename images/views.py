@@ -75,7 +75,7 @@ def image_list(request: HttpRequest) -> HttpResponse:
         "tabs": TABS,
         "status_choices": MemberStatus.choices,
         "can_create": access.can_create(scope),
-        "can_respond": scope.can_write,
+        "can_respond": access.can_answer_shares(scope),
     }
     if request.htmx and request.htmx.target == "image-table":
         return render(request, "images/image_list.html#image-table", context)
@@ -118,7 +118,7 @@ def _detail_context(request: HttpRequest, image, tab: str, **extra) -> dict:
         "can_edit": access.can_edit(scope, image),
         "can_see_members": access.can_see_members(scope, image),
         "share": access.membership(scope, image),
-        "can_respond": scope.can_write,
+        "can_respond": access.can_answer_shares(scope),
         "dormant": image.visibility != Visibility.SHARED,
         "member_limit": settings.IMAGE_MEMBER_QUOTA,
         "share_actions": SHARE_ACTIONS,
@@ -296,8 +296,6 @@ def share_respond(request: HttpRequest, image_id: UUID) -> HttpResponse:
     if not form.is_valid():
         return HttpResponse("Choose accepted, rejected or pending.", status=400)
     status = form.cleaned_data["status"]
-    if access.membership(scope, image) is None:
-        raise PermissionDenied("This image is not shared with your project.")
     try:
         services.member_set_status(scope=scope, image=image, project_id=scope.project_id, status=status)
     except services.NotFound:
@@ -310,7 +308,7 @@ def share_respond(request: HttpRequest, image_id: UUID) -> HttpResponse:
         messages.success(request, note)
         return redirect(_safe_next(request, reverse("images:detail", args=[image.pk])))
     image = access.get_image_for(scope, image_id)
-    context = {"image": image, "share": access.membership(scope, image), "can_respond": scope.can_write,
+    context = {"image": image, "share": access.membership(scope, image), "can_respond": access.can_answer_shares(scope),
                "params": _list_params(request), "pending_count": access.pending_share_count(scope),
                "share_actions": SHARE_ACTIONS}
     region = "images/image_list.html#image-row" if request.POST.get("region") == "row" else "images/image_detail.html#share-box"

@@ -243,3 +243,11 @@ def test_deactivating_an_image_projects_use_needs_the_count_confirmed(client_roo
     assert client_root.post(url, {"action": "deactivate", "confirm_users": "1"}).status_code == 302
     image.refresh_from_db()
     assert image.status == Status.DEACTIVATED
+
+
+def test_an_expired_share_can_no_longer_be_answered(make_image, app_team, bob):
+    image = make_image("golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING})
+    ImageMember.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(services.NotFound):
+        services.member_accept(scope=scopes_for(bob, app_team.pk), image=image)
+    assert ImageMember.objects.get().status == MemberStatus.PENDING
