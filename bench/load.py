@@ -56,7 +56,9 @@ class Stats:
     refusals: Counter = field(default_factory=Counter)  # expected refusals (the rules at work)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, action: str, response, ok: tuple[int, ...], expected_refusals: tuple[int, ...] = ()) -> bool:
+    def record(
+        self, action: str, response, ok: tuple[int, ...], expected_refusals: tuple[int, ...] = ()
+    ) -> bool:
         with self.lock:
             self.latencies[action].append(response.seconds * 1000)
             if response.status in ok:
@@ -76,8 +78,17 @@ def _message(body: bytes) -> str:
 
 
 class SimulatedUser:
-    def __init__(self, base, account: Account, images: list[str], targets: list[str], ledger: Ledger,
-                 stats: Stats, rng: random.Random, think: float):
+    def __init__(
+        self,
+        base,
+        account: Account,
+        images: list[str],
+        targets: list[str],
+        ledger: Ledger,
+        stats: Stats,
+        rng: random.Random,
+        think: float,
+    ):
         self.client = Client(base)
         self.client.cookies = dict(account.cookies)
         self.account = account
@@ -89,8 +100,14 @@ class SimulatedUser:
 
     def step(self) -> None:
         actions = [
-            (self.browse, 30), (self.shared_tab, 10), (self.search, 10), (self.detail, 15),
-            (self.members_tab, 5), (self.share, 12), (self.respond, 10), (self.remove, 8),
+            (self.browse, 30),
+            (self.shared_tab, 10),
+            (self.search, 10),
+            (self.detail, 15),
+            (self.members_tab, 5),
+            (self.share, 12),
+            (self.respond, 10),
+            (self.remove, 8),
         ]
         action = self.rng.choices([a for a, _ in actions], weights=[w for _, w in actions])[0]
         action()
@@ -168,14 +185,25 @@ class SimulatedUser:
         image = self.rng.choice(pending)
         status = self.rng.choice(["accepted", "accepted", "rejected"])
         response = self.client.post_form(
-            f"/project/images/{image}/share/", {"status": status, "region": "row"}, headers={"HX-Request": "true"}
+            f"/project/images/{image}/share/",
+            {"status": status, "region": "row"},
+            headers={"HX-Request": "true"},
         )
         # The owner may have removed the share meanwhile: then the image is gone for us (404).
         self.stats.record(f"respond {status}", response, (200,), (404, 403))
 
 
-def run_load(base, accounts: list[Account], images: dict[str, list[str]], *, users: int, seconds: float,
-             think: float, seed: int, existing: set = frozenset()) -> tuple[Stats, Ledger, float]:
+def run_load(
+    base,
+    accounts: list[Account],
+    images: dict[str, list[str]],
+    *,
+    users: int,
+    seconds: float,
+    think: float,
+    seed: int,
+    existing: set = frozenset(),
+) -> tuple[Stats, Ledger, float]:
     """`users` simulated users spread over the accounts; returns stats, ledger and wall time."""
     ledger, stats = Ledger(added=set(existing)), Stats()
     project_ids = [a.project_id for a in accounts]
@@ -236,7 +264,9 @@ def check_shares(ledger: Ledger) -> list[str]:
     image_ids = {image for image, _ in touched}
     present = {
         (str(image), member)
-        for image, member in ImageMember.objects.filter(image_id__in=image_ids).values_list("image_id", "member_id")
+        for image, member in ImageMember.objects.filter(image_id__in=image_ids).values_list(
+            "image_id", "member_id"
+        )
     }
     lost = [pair for pair in ledger.added if pair not in present]
     back = [pair for pair in ledger.removed if pair in present]
@@ -256,7 +286,9 @@ def load_accounts(count: int, seed: int) -> tuple[list[Account], dict[str, list[
     from images.models import Image
 
     rows = list(
-        RoleAssignment.objects.filter(role="member", user__username__startswith=PREFIX, project__name__startswith=PREFIX)
+        RoleAssignment.objects.filter(
+            role="member", user__username__startswith=PREFIX, project__name__startswith=PREFIX
+        )
         .exclude(user__username__endswith="-reader")
         .filter(user__username=F("project__name"))
         .values_list("user__username", "project_id")
@@ -284,7 +316,9 @@ def existing_shares(accounts: list[Account], images: dict[str, list[str]]) -> se
 
     projects = [a.project_id for a in accounts]
     ids = [image for owned in images.values() for image in owned]
-    rows = ImageMember.objects.filter(image_id__in=ids, member_id__in=projects).values_list("image_id", "member_id")
+    rows = ImageMember.objects.filter(image_id__in=ids, member_id__in=projects).values_list(
+        "image_id", "member_id"
+    )
     return {(str(image), member) for image, member in rows}
 
 
@@ -301,7 +335,9 @@ def report(stats: Stats, wall: float, problems: list[str]) -> str:
     lines = [f"{'action':<22} {'requests':>8} {'p50':>9} {'p95':>9}"]
     for action in sorted(stats.latencies):
         values = stats.latencies[action]
-        lines.append(f"{action:<22} {len(values):>8} {percentile(values, 50):>7.1f}ms {percentile(values, 95):>7.1f}ms")
+        lines.append(
+            f"{action:<22} {len(values):>8} {percentile(values, 50):>7.1f}ms {percentile(values, 95):>7.1f}ms"
+        )
     lines.append(
         f"{'all':<22} {len(everything):>8} {percentile(everything, 50):>7.1f}ms {percentile(everything, 95):>7.1f}ms"
     )
@@ -309,8 +345,13 @@ def report(stats: Stats, wall: float, problems: list[str]) -> str:
     lines.append(f"errors: {len(stats.errors)}")
     lines.extend(f"  {e}" for e in stats.errors[:10])
     if stats.refusals:
-        lines.append("expected refusals (the rules at work): " + ", ".join(f"{k} ×{v}" for k, v in sorted(stats.refusals.items())))
-    lines.append("database check: " + ("no share duplicated or lost" if not problems else "; ".join(problems)))
+        lines.append(
+            "expected refusals (the rules at work): "
+            + ", ".join(f"{k} ×{v}" for k, v in sorted(stats.refusals.items()))
+        )
+    lines.append(
+        "database check: " + ("no share duplicated or lost" if not problems else "; ".join(problems))
+    )
     return "\n".join(lines)
 
 
@@ -342,7 +383,13 @@ def main(argv: list[str] | None = None) -> int:
         sign_in(base, accounts)
         print(f"{args.users} users on {len(accounts)} accounts for {args.seconds:.0f} s…", flush=True)
         stats, ledger, wall = run_load(
-            base, accounts, images, users=args.users, seconds=args.seconds, think=args.think, seed=args.seed,
+            base,
+            accounts,
+            images,
+            users=args.users,
+            seconds=args.seconds,
+            think=args.think,
+            seed=args.seed,
             existing=existing_shares(accounts, images),
         )
     finally:

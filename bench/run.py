@@ -57,7 +57,9 @@ class Endpoint:
 
 
 # The raw lower bound: each endpoint's rows by one hand-written query (same columns it shows).
-PAGE_COLUMNS = "i.id, i.name, o.name AS owner_name, i.visibility, i.status, i.disk_format, i.size, i.created_at"
+PAGE_COLUMNS = (
+    "i.id, i.name, o.name AS owner_name, i.visibility, i.status, i.disk_format, i.size, i.created_at"
+)
 API_COLUMNS = "i.*"
 
 
@@ -112,18 +114,40 @@ def endpoints(world: dict) -> list[Endpoint]:
     return [
         Endpoint("page catalog", "browser", "/project/images/", False, "catalog"),
         Endpoint("page shared with me", "browser", "/project/images/?tab=shared", False, "shared"),
-        Endpoint("page community search", "browser", f"/project/images/?tab=community&q={SEARCH}", False, "community search"),
+        Endpoint(
+            "page community search",
+            "browser",
+            f"/project/images/?tab=community&q={SEARCH}",
+            False,
+            "community search",
+        ),
         Endpoint("page detail", "browser", f"/project/images/{b['image_id']}/", False, "detail"),
-        Endpoint("page members tab (~20)", "owner", f"/project/images/{shared_image}/?tab=members", False, "members"),
+        Endpoint(
+            "page members tab (~20)",
+            "owner",
+            f"/project/images/{shared_image}/?tab=members",
+            False,
+            "members",
+        ),
         Endpoint("api list limit=25", "browser", "/image/v2/images?limit=25", True, "api 25"),
         Endpoint("api list limit=1000", "browser", "/image/v2/images?limit=1000", True, "api 1000"),
-        Endpoint("api community limit=25", "browser", "/image/v2/images?visibility=community&limit=25", True, "api community"),
+        Endpoint(
+            "api community limit=25",
+            "browser",
+            "/image/v2/images?visibility=community&limit=25",
+            True,
+            "api community",
+        ),
         Endpoint("api show", "browser", f"/image/v2/images/{b['image_id']}", True, "api show"),
-        Endpoint("api members (~20)", "owner", f"/image/v2/images/{shared_image}/members", True, "api members"),
+        Endpoint(
+            "api members (~20)", "owner", f"/image/v2/images/{shared_image}/members", True, "api members"
+        ),
     ]
 
 
-def run_cell(make_client, path: str, concurrency: int, seconds: float, max_requests: int, warmup: int) -> Cell:
+def run_cell(
+    make_client, path: str, concurrency: int, seconds: float, max_requests: int, warmup: int
+) -> Cell:
     clients = [make_client() for _ in range(concurrency)]
     for client in clients:
         for _ in range(warmup):
@@ -163,8 +187,12 @@ def run_cell(make_client, path: str, concurrency: int, seconds: float, max_reque
     for client in clients:
         client.close()
     return Cell(
-        requests=len(latencies), rps=len(latencies) / wall, p50=percentile(latencies, 50),
-        p95=percentile(latencies, 95), errors=errors, queries=sorted(queries),
+        requests=len(latencies),
+        rps=len(latencies) / wall,
+        p50=percentile(latencies, 50),
+        p95=percentile(latencies, 95),
+        errors=errors,
+        queries=sorted(queries),
         server_p50=percentile(server_ms, 50) if server_ms else None,
     )
 
@@ -218,7 +246,15 @@ class RawDatabase:
         wall = time.perf_counter() - started
         for conn in connections:
             conn.close()
-        return Cell(len(latencies), len(latencies) / wall, percentile(latencies, 50), percentile(latencies, 95), 0, [], None)
+        return Cell(
+            len(latencies),
+            len(latencies) / wall,
+            percentile(latencies, 50),
+            percentile(latencies, 95),
+            0,
+            [],
+            None,
+        )
 
     def count_images(self) -> int:
         conn = self.connect()
@@ -234,9 +270,14 @@ def measure(args) -> dict:
     world = typical_world(env)
     raw = RawDatabase(database_url)
     results = {
-        "label": args.label, "database": "sqlite" if raw.sqlite else "postgresql",
-        "images": raw.count_images(), "world": world, "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "cpus": os.cpu_count(), "load_before": os.getloadavg()[0], "rows": [],
+        "label": args.label,
+        "database": "sqlite" if raw.sqlite else "postgresql",
+        "images": raw.count_images(),
+        "world": world,
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "cpus": os.cpu_count(),
+        "load_before": os.getloadavg()[0],
+        "rows": [],
     }
     params = {"p": world["browser"]["project_id"], "q": f"%{SEARCH}%", "image": None}
     with Server(database_url, workers=args.workers, threads=args.threads) as server:
@@ -266,10 +307,19 @@ def measure(args) -> dict:
                 row[f"c{c}"] = asdict(cell)
             if endpoint.raw:
                 who = world[endpoint.who]
-                raw_params = {**params, "p": who["project_id"],
-                              "image": world["owner"]["image_id"] if endpoint.who == "owner" else world["browser"]["image_id"]}
+                raw_params = {
+                    **params,
+                    "p": who["project_id"],
+                    "image": world["owner"]["image_id"]
+                    if endpoint.who == "owner"
+                    else world["browser"]["image_id"],
+                }
                 for c in args.concurrency:
-                    row[f"raw_c{c}"] = asdict(raw.run_cell(RAW_SQL[endpoint.raw], raw_params, c, min(args.seconds, 3), args.max_requests))
+                    row[f"raw_c{c}"] = asdict(
+                        raw.run_cell(
+                            RAW_SQL[endpoint.raw], raw_params, c, min(args.seconds, 3), args.max_requests
+                        )
+                    )
             results["rows"].append(row)
             print_row(row, args.concurrency)
     results["load_after"] = os.getloadavg()[0]
@@ -279,7 +329,9 @@ def measure(args) -> dict:
 def _ms(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value / 1000:.1f} s" if value >= 1000 else f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
+    return (
+        f"{value / 1000:.1f} s" if value >= 1000 else f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
+    )
 
 
 def print_row(row: dict, concurrency: list[int]) -> None:
@@ -287,8 +339,10 @@ def print_row(row: dict, concurrency: list[int]) -> None:
     for c in concurrency:
         cell = row.get(f"c{c}")
         if cell:
-            parts.append(f"c={c}: {cell['rps']:7.1f} req/s p50 {_ms(cell['p50']):>8} p95 {_ms(cell['p95']):>8}"
-                         f"{' ERRORS ' + str(cell['errors']) if cell['errors'] else ''}")
+            parts.append(
+                f"c={c}: {cell['rps']:7.1f} req/s p50 {_ms(cell['p50']):>8} p95 {_ms(cell['p95']):>8}"
+                f"{' ERRORS ' + str(cell['errors']) if cell['errors'] else ''}"
+            )
     print("  ".join(parts), flush=True)
 
 
@@ -328,7 +382,10 @@ def markdown(results: dict) -> str:
 
 
 def glance_table() -> str:
-    lines = ["| Glance 33 (uWSGI 2 × 4) | c=1 req/s | c=1 p50 | c=8 req/s | c=8 p50 |", "|---|---|---|---|---|"]
+    lines = [
+        "| Glance 33 (uWSGI 2 × 4) | c=1 req/s | c=1 p50 | c=8 req/s | c=8 p50 |",
+        "|---|---|---|---|---|",
+    ]
     for name, (r1, p1, r8, p8) in GLANCE.items():
         lines.append(f"| `{name}` | {r1} | {_ms(p1)} | {r8} | {_ms(p8)} |")
     lines.append(f"\nGlance's raw first page of 25: {GLANCE_RAW_MS} ms.")
@@ -353,7 +410,9 @@ def compare(paths: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'db.sqlite3'}"))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'db.sqlite3'}")
+    )
     parser.add_argument("--seconds", type=float, default=5.0, help="per endpoint and concurrency")
     parser.add_argument("--max-requests", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=5, help="requests per client before measuring")

@@ -29,8 +29,12 @@ def free_port() -> int:
 
 def manage(*args: str, env: dict | None = None) -> str:
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env or os.environ.copy(),
-        capture_output=True, text=True, check=False,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env or os.environ.copy(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
@@ -88,8 +92,11 @@ class Server:
         self.log = Path(tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")[1])
         with self.log.open("w") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "dashboard.wsgi"], cwd=ROOT, env=env,
-                stdout=out, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "gunicorn", "dashboard.wsgi"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -153,7 +160,9 @@ class Client:
         self.headers = headers or {}
         self.conn: http.client.HTTPConnection | None = None
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> Response:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+    ) -> Response:
         all_headers = {"Host": f"{self.base[0]}:{self.base[1]}", **self.headers, **(headers or {})}
         if self.cookies:
             all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -205,7 +214,8 @@ class Client:
         if page.status != 200 or not match:
             raise RuntimeError(f"login page: {page.status}")
         response = self.post_form(
-            "/auth/login/", {"username": username, "password": password, "csrfmiddlewaretoken": match.group(1)}
+            "/auth/login/",
+            {"username": username, "password": password, "csrfmiddlewaretoken": match.group(1)},
         )
         if response.status != 302 or "sessionid" not in self.cookies:
             raise RuntimeError(f"login of {username} failed: {response.status}")
@@ -216,7 +226,9 @@ class Client:
             "auth": {
                 "identity": {
                     "methods": ["password"],
-                    "password": {"user": {"name": username, "domain": {"id": "default"}, "password": password}},
+                    "password": {
+                        "user": {"name": username, "domain": {"id": "default"}, "password": password}
+                    },
                 },
                 "scope": {"project": {"id": project_id}},
             }

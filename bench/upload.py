@@ -113,14 +113,19 @@ def upload(server: Server, token: str, path: Path, size: int) -> tuple[float, fl
     """Create an image through the Image API and PUT the file, streamed from disk: wall seconds,
     the server's and this client's CPU seconds, the image."""
     api = Client(server.base, headers={"X-Auth-Token": token})
-    created = api.post_json("/image/v2/images", {"name": "bench-upload", "disk_format": "raw", "container_format": "bare"})
+    created = api.post_json(
+        "/image/v2/images", {"name": "bench-upload", "disk_format": "raw", "container_format": "bare"}
+    )
     if created.status != 201:
         raise SystemExit(f"create: {created.status} {created.body[:300]!r}")
     image = json.loads(created.body)
     conn = http.client.HTTPConnection(*server.base, timeout=600)
     conn.putrequest("PUT", f"/image/v2/images/{image['id']}/file", skip_accept_encoding=True)
-    for name, value in {"X-Auth-Token": token, "Content-Type": "application/octet-stream",
-                        "Content-Length": str(size)}.items():
+    for name, value in {
+        "X-Auth-Token": token,
+        "Content-Type": "application/octet-stream",
+        "Content-Length": str(size),
+    }.items():
         conn.putheader(name, value)
     workers = processes_of(server.process.pid)
     server_cpu = sum(cpu_seconds(pid) for pid in workers)
@@ -146,11 +151,19 @@ def upload(server: Server, token: str, path: Path, size: int) -> tuple[float, fl
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.upload", description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=size_of, default=1024**3, help="file size (default 1GiB)")
-    parser.add_argument("--chunk-size", type=size_of, default=None,
-                        help="IMAGE_UPLOAD_CHUNK_SIZE for the server (default: the setting's)")
+    parser.add_argument(
+        "--chunk-size",
+        type=size_of,
+        default=None,
+        help="IMAGE_UPLOAD_CHUNK_SIZE for the server (default: the setting's)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (default 1)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="upload and hashing-bound pairs, measured back to back (default 3; the median counts)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="upload and hashing-bound pairs, measured back to back (default 3; the median counts)",
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as scratch:
@@ -170,14 +183,20 @@ def main(argv: list[str] | None = None) -> None:
         try:
             server.start()
             env = production_env(database_url)
-            project_id = manage("shell", "-c", SETUP.format(name=name, password=password), env=env).split()[-1]
+            project_id = manage("shell", "-c", SETUP.format(name=name, password=password), env=env).split()[
+                -1
+            ]
             token = Client(server.base).api_token(name, password, project_id)
             for _ in range(args.rounds):
                 seconds, server_cpu, client_cpu, image = upload(server, token, data, args.size)
                 bound_seconds, bound_cpu, digests = hashing_bound(data)
                 if (image["checksum"], image["os_hash_value"]) != (digests["md5sum"], digests["sha512sum"]):
-                    raise SystemExit(f"checksums differ: server {image['checksum']}, md5sum {digests['md5sum']}")
-                Client(server.base, headers={"X-Auth-Token": token}).request("DELETE", f"/image/v2/images/{image['id']}")
+                    raise SystemExit(
+                        f"checksums differ: server {image['checksum']}, md5sum {digests['md5sum']}"
+                    )
+                Client(server.base, headers={"X-Auth-Token": token}).request(
+                    "DELETE", f"/image/v2/images/{image['id']}"
+                )
                 rounds.append((seconds, server_cpu, client_cpu, bound_seconds, bound_cpu))
             rss = {pid: peak_rss_kib(pid) for pid in processes_of(server.process.pid)}
         finally:
@@ -189,26 +208,37 @@ def main(argv: list[str] | None = None) -> None:
     workers_peak = max(kib for pid, kib in rss.items() if pid != master) / 1024
     chunk = os.environ.get("IMAGE_UPLOAD_CHUNK_SIZE") or "the setting's default"
     load, cores = os.getloadavg()[0], os.cpu_count()
-    print(f"Upload of {args.size / MB:,.0f} MB through gunicorn ({args.workers} worker(s), chunk {chunk}) to the "
-          f"filesystem store, database {database_url.split(':', 1)[0]}; {cores} CPUs, load average {load:.1f} at the end")
+    print(
+        f"Upload of {args.size / MB:,.0f} MB through gunicorn ({args.workers} worker(s), chunk {chunk}) to the "
+        f"filesystem store, database {database_url.split(':', 1)[0]}; {cores} CPUs, load average {load:.1f} at the end"
+    )
     print("  round  upload MB/s (s, CPU server+client)   hashing bound MB/s (s, CPU)   ratio")
     ratios = []
     for i, (seconds, server_cpu, client_cpu, bound_seconds, bound_cpu) in enumerate(rounds, 1):
         throughput, bound = args.size / seconds / MB, args.size / bound_seconds / MB
         ratios.append(throughput / bound)
-        print(f"  {i:5d}  {throughput:11.0f} ({seconds:5.2f} s, {server_cpu:4.2f}+{client_cpu:4.2f} s)"
-              f"      {bound:11.0f} ({bound_seconds:5.2f} s, {bound_cpu:4.2f} s)   {ratios[-1]:5.2f}")
+        print(
+            f"  {i:5d}  {throughput:11.0f} ({seconds:5.2f} s, {server_cpu:4.2f}+{client_cpu:4.2f} s)"
+            f"      {bound:11.0f} ({bound_seconds:5.2f} s, {bound_cpu:4.2f} s)   {ratios[-1]:5.2f}"
+        )
     middle = sorted(range(len(rounds)), key=lambda i: ratios[i])[len(rounds) // 2]
     seconds, _, _, bound_seconds, _ = rounds[middle]
     ratio = ratios[middle]
     print(f"  upload throughput     {args.size / seconds / MB:8.0f} MB/s   (the median round)")
-    print(f"  hashing bound         {args.size / bound_seconds / MB:8.0f} MB/s   (md5sum ‖ sha512sum, same round)")
-    print(f"  ratio                 {ratio:8.2f}        (target ≥ {TARGET_RATIO})"
-          f"  {'ok' if ratio >= TARGET_RATIO else 'BELOW TARGET'}")
-    print(f"  peak RSS, worker      {workers_peak:8.1f} MB      (VmHWM; target < {TARGET_RSS_MB} MB)"
-          f"  {'ok' if workers_peak < TARGET_RSS_MB else 'ABOVE TARGET'}")
+    print(
+        f"  hashing bound         {args.size / bound_seconds / MB:8.0f} MB/s   (md5sum ‖ sha512sum, same round)"
+    )
+    print(
+        f"  ratio                 {ratio:8.2f}        (target ≥ {TARGET_RATIO})"
+        f"  {'ok' if ratio >= TARGET_RATIO else 'BELOW TARGET'}"
+    )
+    print(
+        f"  peak RSS, worker      {workers_peak:8.1f} MB      (VmHWM; target < {TARGET_RSS_MB} MB)"
+        f"  {'ok' if workers_peak < TARGET_RSS_MB else 'ABOVE TARGET'}"
+    )
     print(f"  peak RSS, master      {rss[master] / 1024:8.1f} MB")
     print("  checksums             the server's md5 and sha512 = md5sum's and sha512sum's, every round")
+
 
 if __name__ == "__main__":
     main()

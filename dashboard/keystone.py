@@ -24,7 +24,13 @@ from .tokens import token_find, token_issue, token_revoke
 
 DOMAIN = {"id": "default", "name": "Default"}
 VERSION_ID = "v3.14"
-TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+}
 
 
 class IdentityError(Exception):
@@ -115,7 +121,7 @@ def _client_address(request: HttpRequest) -> str:
 def _authenticate(request: HttpRequest, identity: dict):
     methods = identity.get("methods")
     if methods != ["password"] or not isinstance(identity.get("password"), dict):
-        raise IdentityError(401, "Only the password method is supported: methods must be [\"password\"].")
+        raise IdentityError(401, 'Only the password method is supported: methods must be ["password"].')
     user_ref = identity["password"].get("user")
     if not isinstance(user_ref, dict) or not isinstance(user_ref.get("password"), str):
         raise IdentityError(400, "Give the user (name and domain, or id) and the password.")
@@ -166,7 +172,12 @@ def _token_body(request: HttpRequest, token: ApiToken, *, catalog: bool = True) 
         "audit_ids": [token.audit_id],
         "issued_at": _timestamp(token.issued_at),
         "expires_at": _timestamp(token.expires_at),
-        "user": {"id": str(user.pk), "name": user.get_username(), "domain": DOMAIN, "password_expires_at": None},
+        "user": {
+            "id": str(user.pk),
+            "name": user.get_username(),
+            "domain": DOMAIN,
+            "password_expires_at": None,
+        },
         "project": {"id": project.pk, "name": project.name, "domain": DOMAIN},
         "is_domain": False,
         "roles": [{"id": role, "name": role} for role in token.roles],
@@ -179,8 +190,13 @@ def _token_body(request: HttpRequest, token: ApiToken, *, catalog: bool = True) 
 def _catalog(request: HttpRequest) -> list[dict]:
     def service(kind: str, name: str, url: str) -> dict:
         endpoints = [
-            {"id": f"{name}-{interface}", "interface": interface, "region": "RegionOne",
-             "region_id": "RegionOne", "url": url}
+            {
+                "id": f"{name}-{interface}",
+                "interface": interface,
+                "region": "RegionOne",
+                "region_id": "RegionOne",
+                "url": url,
+            }
             for interface in ("public", "internal", "admin")
         ]
         return {"id": name, "type": kind, "name": name, "endpoints": endpoints}
@@ -284,7 +300,9 @@ def projects(request: HttpRequest) -> HttpResponse:
         filtered = True
     rows = list(rows.order_by("name"))
     if filtered and not rows and not caller.is_admin:
-        raise IdentityError(403, "You can list only the projects you have a role on, and none of them matches.")
+        raise IdentityError(
+            403, "You can list only the projects you have a role on, and none of them matches."
+        )
     links = {"self": request.build_absolute_uri(), "next": None, "previous": None}
     return JsonResponse({"projects": [_project_body(request, p) for p in rows], "links": links})
 

@@ -60,9 +60,7 @@ class ApiToken(models.Model):
     roles on the project when the token was issued. Revoking a token deletes it."""
 
     key_hash = models.CharField(max_length=64, unique=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_tokens")
     roles = models.JSONField(default=list)
     # Keystone's convention, as in dashboard.identity: the admin role on any project.

@@ -49,7 +49,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
         else:
             throttle.record_failure(username, address)
             status = 401
-    return render(request, "registration/login.html", {"form": form, "next": _next_url(request)}, status=status)
+    return render(
+        request, "registration/login.html", {"form": form, "next": _next_url(request)}, status=status
+    )
 
 
 @require_POST

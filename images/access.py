@@ -228,11 +228,7 @@ def membership(scope: Scope, image: Image) -> ImageMember | None:
     """The current project's share of the image, if it is shared with it and the share counts."""
     if image.visibility != Visibility.SHARED or is_owner(scope, image):
         return None
-    return (
-        live_shares().filter(image=image, member_id=scope.project_id)
-        .select_related("member")
-        .first()
-    )
+    return live_shares().filter(image=image, member_id=scope.project_id).select_related("member").first()
 
 
 def can_answer_shares(scope: Scope) -> bool:
@@ -285,11 +281,15 @@ def download_refusal(scope: Scope, image: Image) -> str:
 
 def pending_share_count(scope: Scope) -> int:
     """Shares waiting for the current project to accept or reject (the header badge)."""
-    return live_shares().filter(
-        member_id=scope.project_id,
-        status=MemberStatus.PENDING,
-        image__visibility=Visibility.SHARED,
-    ).count()
+    return (
+        live_shares()
+        .filter(
+            member_id=scope.project_id,
+            status=MemberStatus.PENDING,
+            image__visibility=Visibility.SHARED,
+        )
+        .count()
+    )
 
 
 # The Image API (Glance v2) lists, over the same rules.
@@ -313,7 +313,9 @@ def _api_listed_parts(scope: Scope, visibility: str | None, member_status: str |
     if visibility == "community":
         return [Q(visibility=Visibility.COMMUNITY)]
     if visibility == "private":
-        return [Q(visibility=Visibility.PRIVATE) if scope.is_admin else own & Q(visibility=Visibility.PRIVATE)]
+        return [
+            Q(visibility=Visibility.PRIVATE) if scope.is_admin else own & Q(visibility=Visibility.PRIVATE)
+        ]
     if visibility == "shared":
         return [own & Q(visibility=Visibility.SHARED), shared_with_me]
     if visibility == "all":
@@ -458,9 +460,11 @@ def header_counts(scope: Scope) -> dict[str, int]:
         # COUNT(1) as a scalar subquery: both badges ride on one SELECT of the project row.
         return Subquery(qs.annotate(n=Func(Value(1), function="COUNT")).values("n")[:1])
 
-    pending = live_shares().filter(
-        member_id=scope.project_id, status=MemberStatus.PENDING, image__visibility=Visibility.SHARED
-    ).order_by()
+    pending = (
+        live_shares()
+        .filter(member_id=scope.project_id, status=MemberStatus.PENDING, image__visibility=Visibility.SHARED)
+        .order_by()
+    )
     read_until = InboxMarker.objects.filter(project_id=scope.project_id, user_id=scope.user.pk).values(
         "read_until"
     )[:1]
@@ -525,16 +529,23 @@ def explain(scope_or_project, image: Image) -> Explanation:
     share = None
     if not owner:
         live = ExpressionWrapper(LIVE_SHARE, output_field=BooleanField())
-        share = ImageMember.objects.filter(image=image, member_id=scope.project_id).annotate(live=live).first()
+        share = (
+            ImageMember.objects.filter(image=image, member_id=scope.project_id).annotate(live=live).first()
+        )
     shared = image.visibility == Visibility.SHARED
     expired = share is not None and not share.live
     status = share.status if share is not None and shared and not expired else None
     open_to_all = image.visibility in (Visibility.PUBLIC, Visibility.COMMUNITY)
     can_see = scope.is_admin or owner or open_to_all or status is not None
     can_use_it = scope.is_admin or owner or open_to_all or status == MemberStatus.ACCEPTED
-    listed_if_shown = owner or image.visibility == Visibility.PUBLIC or status in (
-        MemberStatus.ACCEPTED,
-        MemberStatus.PENDING,
+    listed_if_shown = (
+        owner
+        or image.visibility == Visibility.PUBLIC
+        or status
+        in (
+            MemberStatus.ACCEPTED,
+            MemberStatus.PENDING,
+        )
     )
     listed = listed_if_shown and not image.os_hidden
     deactivated = image.status == Status.DEACTIVATED
@@ -542,7 +553,10 @@ def explain(scope_or_project, image: Image) -> Explanation:
     title = image.display_name
 
     if scope.is_admin:
-        reason, sentence = Reason.ADMIN, f"{name} is acting as a platform admin, who sees and uses every image."
+        reason, sentence = (
+            Reason.ADMIN,
+            f"{name} is acting as a platform admin, who sees and uses every image.",
+        )
     elif expired and not open_to_all:
         reason = Reason.EXPIRED
         sentence = (
@@ -562,9 +576,7 @@ def explain(scope_or_project, image: Image) -> Explanation:
         )
     elif status == MemberStatus.PENDING:
         reason = Reason.PENDING
-        sentence = (
-            f"{name} has a pending share: it sees the image under Shared with me but cannot use it until it accepts."
-        )
+        sentence = f"{name} has a pending share: it sees the image under Shared with me but cannot use it until it accepts."
     elif status == MemberStatus.REJECTED:
         reason = Reason.REJECTED
         sentence = (
@@ -592,7 +604,10 @@ def explain(scope_or_project, image: Image) -> Explanation:
         reason = Reason.ACCEPTED
         sentence = f"{name} accepted the share: the image is in its catalog and usable."
     elif image.visibility == Visibility.PUBLIC:
-        reason, sentence = Reason.PUBLIC, f"The image is public: {name}, like every project, sees and uses it."
+        reason, sentence = (
+            Reason.PUBLIC,
+            f"The image is public: {name}, like every project, sees and uses it.",
+        )
     else:
         reason = Reason.COMMUNITY
         sentence = (

@@ -45,9 +45,7 @@ def record(
 def _member_list(image: Image, exclude: str | None = None) -> list[dict[str, str]]:
     rows = ImageMember.objects.filter(image=image).select_related("member").order_by("member__name")
     return [
-        {"id": m.member_id, "name": m.member.name, "status": m.status}
-        for m in rows
-        if m.member_id != exclude
+        {"id": m.member_id, "name": m.member.name, "status": m.status} for m in rows if m.member_id != exclude
     ]
 
 

@@ -130,5 +130,3 @@ def image_explain(request: HttpRequest, image_id: UUID) -> HttpResponse:
     if request.htmx and request.htmx.target == "explain-result":
         return render(request, "images/image_explain.html#explain-result", context)
     return render(request, "images/image_explain.html", context)
-
-

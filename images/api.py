@@ -38,8 +38,14 @@ from .listing import first_rows
 from .models import ContainerFormat, DiskFormat, Image, ImageMember, MemberStatus, ProjectQuota, Status
 
 TITLES = {
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
-    411: "Length Required", 413: "Request Entity Too Large", 415: "Unsupported Media Type",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    411: "Length Required",
+    413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
     503: "Service Unavailable",
 }
 PATCH_TYPES = ("application/openstack-images-v2.1-json-patch", "application/openstack-images-v2.0-json-patch")
@@ -58,7 +64,9 @@ def _error(request: HttpRequest, status: int, message: str) -> JsonResponse:
     title = TITLES.get(status, "Error")
     response = JsonResponse({"message": message, "code": f"{status} {title}", "title": title}, status=status)
     if status == 401:
-        response["WWW-Authenticate"] = f'Keystone uri="{request.build_absolute_uri(reverse("identity:versions"))}"'
+        response["WWW-Authenticate"] = (
+            f'Keystone uri="{request.build_absolute_uri(reverse("identity:versions"))}"'
+        )
     if status == 415:
         response["Accept-Patch"] = PATCH_TYPES[0]
     return response
@@ -74,7 +82,9 @@ def api_view(*methods: str, authenticated: bool = True) -> Callable:
                 if authenticated:
                     token = token_find(request.headers.get("X-Auth-Token"))
                     if token is None:
-                        raise ApiError(401, "Authenticate first: X-Auth-Token is missing, expired or revoked.")
+                        raise ApiError(
+                            401, "Authenticate first: X-Auth-Token is missing, expired or revoked."
+                        )
                     request.scope = scope_of(token)
                 return view(request, *args, **kwargs)
             except ApiError as e:
@@ -118,7 +128,7 @@ def _time(moment) -> str | None:
 
 def image_document(image: Image) -> dict:
     """An image as Glance shows it: its fields, then its free properties at the top level."""
-    document = {key: value for key, value in image.properties.items()}
+    document = dict(image.properties.items())
     document.update(
         {
             "id": str(image.pk),
@@ -202,8 +212,22 @@ SORT_KEYS = {
     "owner": F("owner_id"),
 }
 LIST_PARAMS = {
-    "limit", "marker", "sort_key", "sort_dir", "sort", "visibility", "member_status", "owner", "name",
-    "status", "os_hidden", "tag", "size_min", "size_max", "protected", "id",
+    "limit",
+    "marker",
+    "sort_key",
+    "sort_dir",
+    "sort",
+    "visibility",
+    "member_status",
+    "owner",
+    "name",
+    "status",
+    "os_hidden",
+    "tag",
+    "size_min",
+    "size_max",
+    "protected",
+    "id",
 }
 
 
@@ -242,10 +266,12 @@ def _sort_order(request: HttpRequest) -> list[tuple[str, str]]:
             dirs = dirs * len(keys)
         if len(dirs) != len(keys):
             raise ApiError(400, "Give one sort_dir, or one for each sort_key.")
-        order = list(zip(keys, dirs))
+        order = list(zip(keys, dirs, strict=False))
     for key, direction in order:
         if key not in SORT_KEYS:
-            raise ApiError(400, f"Invalid sort key: {key}. It must be one of: {', '.join(sorted(SORT_KEYS))}.")
+            raise ApiError(
+                400, f"Invalid sort key: {key}. It must be one of: {', '.join(sorted(SORT_KEYS))}."
+            )
         if direction not in ("asc", "desc"):
             raise ApiError(400, f"Invalid sort direction: {direction}. It must be asc or desc.")
     if "id" not in [key for key, _ in order]:
@@ -265,12 +291,18 @@ def _filtered(request: HttpRequest, scope: Scope) -> list[QuerySet[Image]]:
     get = request.GET
     visibility = get.get("visibility")
     if visibility is not None and visibility not in access.API_VISIBILITIES:
-        raise ApiError(400, f"Invalid visibility value: {visibility}. Use {', '.join(access.API_VISIBILITIES)}.")
+        raise ApiError(
+            400, f"Invalid visibility value: {visibility}. Use {', '.join(access.API_VISIBILITIES)}."
+        )
     member_status = get.get("member_status")
     if member_status is not None and member_status not in access.API_MEMBER_STATUSES:
-        raise ApiError(400, f"Invalid member_status: {member_status}. Use {', '.join(access.API_MEMBER_STATUSES)}.")
+        raise ApiError(
+            400, f"Invalid member_status: {member_status}. Use {', '.join(access.API_MEMBER_STATUSES)}."
+        )
     hidden = _boolean("os_hidden", get["os_hidden"]) if "os_hidden" in get else False
-    parts = access.api_listed_image_parts(scope, visibility=visibility, member_status=member_status, hidden=hidden)
+    parts = access.api_listed_image_parts(
+        scope, visibility=visibility, member_status=member_status, hidden=hidden
+    )
     return [_narrowed(request, qs) for qs in parts]
 
 
@@ -314,7 +346,7 @@ def _after_marker(
     if position is None:
         raise ApiError(400, f"Marker not found: no image with ID {marker} is visible to you.")
     after = Q()
-    for i, (name, (_, direction)) in enumerate(zip(names, order)):
+    for i, (name, (_, direction)) in enumerate(zip(names, order, strict=False)):
         beyond = Q(**{f"{name}__{'gt' if direction == 'asc' else 'lt'}": position[name]})
         equal_before = Q(**{earlier: position[earlier] for earlier in names[:i]})
         after |= equal_before & beyond
@@ -329,13 +361,18 @@ def images(request: HttpRequest) -> HttpResponse:
         response = JsonResponse(image_document(image), status=201)
         response["Location"] = request.build_absolute_uri(reverse("image-api:image", args=[image.pk]))
         return response
-    limit = min(_integer("limit", request.GET["limit"]), MAX_LIMIT) if "limit" in request.GET else DEFAULT_LIMIT
+    limit = (
+        min(_integer("limit", request.GET["limit"]), MAX_LIMIT) if "limit" in request.GET else DEFAULT_LIMIT
+    )
     order = _sort_order(request)
     annotations = _sort_annotations(order)
     parts = [qs.annotate(**annotations) for qs in _filtered(request, scope)]
     if "marker" in request.GET:
         parts = _after_marker(scope, parts, request.GET["marker"], order)
-    by = [name if direction == "asc" else f"-{name}" for name, (_, direction) in zip(annotations, order)]
+    by = [
+        name if direction == "asc" else f"-{name}"
+        for name, (_, direction) in zip(annotations, order, strict=False)
+    ]
     rows = first_rows(parts, by, limit + 1)
     body: dict[str, Any] = {
         "images": [image_document(image) for image in rows[:limit]],
@@ -359,7 +396,9 @@ def image(request: HttpRequest, image_id: str) -> HttpResponse:
     if request.method == "PATCH":
         content_type = request.content_type or ""
         if content_type not in PATCH_TYPES:
-            raise ApiError(415, f"Unsupported Content-Type {content_type!r}: send a JSON patch as {PATCH_TYPES[0]}.")
+            raise ApiError(
+                415, f"Unsupported Content-Type {content_type!r}: send a JSON patch as {PATCH_TYPES[0]}."
+            )
         found = services.image_patch(scope=scope, image=found, operations=_json_body(request))
     return JsonResponse(image_document(found))
 
@@ -387,7 +426,9 @@ def image_file(request: HttpRequest, image_id: str) -> HttpResponse:
             raise ApiError(411, "The upload needs a Content-Length header.")
         length = int(raw_length)
         try:
-            services.image_upload(scope=scope, image=found, chunks=_body_chunks(request, length), declared_length=length)
+            services.image_upload(
+                scope=scope, image=found, chunks=_body_chunks(request, length), declared_length=length
+            )
         except UnreadablePostError:
             raise ApiError(400, "The upload was interrupted; the image is still queued. Try again.") from None
         return HttpResponse(status=204)
@@ -545,12 +586,20 @@ def schema(request: HttpRequest, name: str) -> HttpResponse:
                 "first": {"type": "string"},
                 "next": {"type": "string"},
             },
-            "links": [{"rel": "first", "href": "{first}"}, {"rel": "next", "href": "{next}"},
-                      {"rel": "describedby", "href": "{schema}"}],
+            "links": [
+                {"rel": "first", "href": "{first}"},
+                {"rel": "next", "href": "{next}"},
+                {"rel": "describedby", "href": "{schema}"},
+            ],
         }
         return JsonResponse(body)
     if name == "members":
-        body = {"name": "members", "properties": {"members": {"type": "array", "items": _member_schema()},
-                                                  "schema": {"type": "string"}}}
+        body = {
+            "name": "members",
+            "properties": {
+                "members": {"type": "array", "items": _member_schema()},
+                "schema": {"type": "string"},
+            },
+        }
         return JsonResponse(body)
     raise Http404(f"No schema named {name}.")

@@ -35,7 +35,10 @@ def member_add_many(request: HttpRequest, image_id: UUID) -> HttpResponse:
         elif request.POST.get("action") == "share":
             try:
                 lines = services.image_share_many(
-                    scope=scope, image=image, text=form.cleaned_data["project_ids"], expires_at=form.expires_at()
+                    scope=scope,
+                    image=image,
+                    text=form.cleaned_data["project_ids"],
+                    expires_at=form.expires_at(),
                 )
             except services.ServiceError as e:
                 form.add_error("expires_on" if e.field == "expires_at" else None, str(e))
@@ -46,7 +49,9 @@ def member_add_many(request: HttpRequest, image_id: UUID) -> HttpResponse:
                 messages.success(request, f"Shared with {shared} project{'s' if shared != 1 else ''}.")
                 image = access.get_image_for(scope, image_id)
         else:
-            lines = services.share_lines_preview(scope=scope, image=image, text=form.cleaned_data["project_ids"])
+            lines = services.share_lines_preview(
+                scope=scope, image=image, text=form.cleaned_data["project_ids"]
+            )
     members = image.members.count()
     context = {
         "image": image,

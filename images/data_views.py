@@ -191,7 +191,9 @@ def image_activation(request: HttpRequest, image_id: UUID) -> HttpResponse:
     try:
         if action == "deactivate":
             image = services.image_deactivate(scope=scope, image=image)
-            messages.success(request, f"{image.display_name} deactivated: only platform admins can download it.")
+            messages.success(
+                request, f"{image.display_name} deactivated: only platform admins can download it."
+            )
         elif action == "reactivate":
             image = services.image_reactivate(scope=scope, image=image)
             messages.success(request, f"{image.display_name} reactivated.")
@@ -246,4 +248,3 @@ def admin_quota_edit(request: HttpRequest, project_id: str) -> HttpResponse:
         "meters": quotas.meters(project),
     }
     return render(request, "images/admin_quota_form.html", context, status=INVALID if form.errors else 200)
-

@@ -29,13 +29,9 @@ class ImageForm(forms.Form):
     visibility = forms.ChoiceField(
         choices=Visibility.choices, initial=Visibility.PRIVATE, widget=SelectWithDisabled
     )
-    min_disk = forms.IntegerField(
-        min_value=0, max_value=2**31 - 1, initial=0, label="Minimum disk (GB)"
-    )
+    min_disk = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=0, label="Minimum disk (GB)")
     min_ram = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=0, label="Minimum RAM (MB)")
-    protected = forms.BooleanField(
-        required=False, help_text="A protected image cannot be deleted."
-    )
+    protected = forms.BooleanField(required=False, help_text="A protected image cannot be deleted.")
     os_hidden = forms.BooleanField(
         required=False, label="Hidden", help_text="Left out of default image lists."
     )
@@ -86,8 +82,12 @@ class AddMemberForm(forms.Form):
 class BulkShareForm(AddMemberForm):
     """Share with several projects: their IDs one per line, one optional expiry for all."""
 
-    project_ids = forms.CharField(label="Project IDs, one per line", required=False, max_length=16_000,
-                                  widget=forms.Textarea(attrs={"rows": 8}))
+    project_ids = forms.CharField(
+        label="Project IDs, one per line",
+        required=False,
+        max_length=16_000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -109,12 +109,8 @@ class QuotaForm(forms.Form):
     """A project's quota overrides: empty keeps the default, -1 is unlimited."""
 
     image_count_total = forms.IntegerField(min_value=-1, required=False, label="Images")
-    image_size_total = forms.IntegerField(
-        min_value=-1, required=False, label="Image storage (bytes)"
-    )
-    image_count_uploading = forms.IntegerField(
-        min_value=-1, required=False, label="Uploads in progress"
-    )
+    image_size_total = forms.IntegerField(min_value=-1, required=False, label="Image storage (bytes)")
+    image_count_uploading = forms.IntegerField(min_value=-1, required=False, label="Uploads in progress")
 
 
 class PropertyForm(forms.Form):

@@ -56,9 +56,7 @@ class Image(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=255, blank=True)
     owner = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="images")
-    visibility = models.CharField(
-        max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE
-    )
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     disk_format = models.CharField(max_length=16, choices=DiskFormat.choices, blank=True)
     container_format = models.CharField(max_length=16, choices=ContainerFormat.choices, blank=True)
@@ -107,9 +105,7 @@ class MemberStatus(models.TextChoices):
 class ImageMember(models.Model):
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="members")
     member = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="image_shares")
-    status = models.CharField(
-        max_length=16, choices=MemberStatus.choices, default=MemberStatus.PENDING
-    )
+    status = models.CharField(max_length=16, choices=MemberStatus.choices, default=MemberStatus.PENDING)
     # An optional end: from then on the share grants nothing (images.access), and the
     # expire_shares command removes it.
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -117,9 +113,7 @@ class ImageMember(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["image", "member"], name="unique_image_member")
-        ]
+        constraints = [models.UniqueConstraint(fields=["image", "member"], name="unique_image_member")]
         indexes = [
             # "Shared with me", the catalog's shares and the pending badge: a project's shares by
             # status, with the image id so that reading them needs no table access.
@@ -207,6 +201,7 @@ class InboxMarker(models.Model):
     read_until = models.DateTimeField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["project", "user"], name="unique_inbox_marker")
-        ]
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="unique_inbox_marker")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.project_id} until {self.read_until:%Y-%m-%d %H:%M}"

@@ -20,7 +20,11 @@ from .api import MAX_LIMIT, PATCH_TYPES, SORT_KEYS
 from .models import ContainerFormat, DiskFormat, MemberStatus, Status, Visibility
 
 JSON = "application/json"
-PROJECT_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "A project ID: 32 lowercase hex digits."}
+PROJECT_ID = {
+    "type": "string",
+    "pattern": "^[0-9a-f]{32}$",
+    "description": "A project ID: 32 lowercase hex digits.",
+}
 STRING_OR_NULL = {"type": ["string", "null"]}
 TIMESTAMP = {"type": "string", "format": "date-time"}
 
@@ -66,7 +70,7 @@ ERROR_MEANINGS = {
 def identity_errors(*codes: int) -> dict:
     responses = {}
     for code in codes:
-        extra = {"headers": {"WWW-Authenticate": header("Keystone uri=\"…/identity\"")}} if code == 401 else {}
+        extra = {"headers": {"WWW-Authenticate": header('Keystone uri="…/identity"')}} if code == 401 else {}
         responses[str(code)] = json_body(ref("IdentityError"), ERROR_MEANINGS[code], **extra)
     return responses
 
@@ -76,7 +80,7 @@ def image_errors(*codes: int) -> dict:
     for code in (401, *codes):
         extra = {}
         if code == 401:
-            extra = {"headers": {"WWW-Authenticate": header("Keystone uri=\"…/identity\"")}}
+            extra = {"headers": {"WWW-Authenticate": header('Keystone uri="…/identity"')}}
         elif code == 415:
             extra = {"headers": {"Accept-Patch": header("The patch media type to use.", required=False)}}
         responses[str(code)] = json_body(ref("ImageError"), ERROR_MEANINGS[code], **extra)
@@ -110,7 +114,14 @@ def path_parameter(name: str, schema: dict, description: str) -> dict:
 
 
 def query(name: str, schema: dict, description: str, **extra: Any) -> dict:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description, **extra}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+        **extra,
+    }
 
 
 # Components
@@ -118,37 +129,54 @@ def query(name: str, schema: dict, description: str, **extra: Any) -> dict:
 
 def _identity_schemas() -> dict:
     link = closed({"rel": {"type": "string"}, "href": {"type": "string", "format": "uri"}})
-    domain = closed({"id": {"type": "string", "const": "default"}, "name": {"type": "string", "const": "Default"}})
-    version = closed({
-        "id": {"type": "string", "const": VERSION_ID},
-        "status": {"type": "string"},
-        "updated": TIMESTAMP,
-        "links": {"type": "array", "items": link},
-        "media-types": {"type": "array", "items": closed({"base": {"type": "string"}, "type": {"type": "string"}})},
-    })
-    endpoint = closed({
-        "id": {"type": "string"},
-        "interface": {"enum": ["public", "internal", "admin"]},
-        "region": {"type": "string"},
-        "region_id": {"type": "string"},
-        "url": {"type": "string", "format": "uri"},
-    })
-    service = closed({
-        "id": {"type": "string"},
-        "type": {"enum": ["image", "identity"]},
-        "name": {"type": "string"},
-        "endpoints": {"type": "array", "items": endpoint},
-    })
+    domain = closed(
+        {"id": {"type": "string", "const": "default"}, "name": {"type": "string", "const": "Default"}}
+    )
+    version = closed(
+        {
+            "id": {"type": "string", "const": VERSION_ID},
+            "status": {"type": "string"},
+            "updated": TIMESTAMP,
+            "links": {"type": "array", "items": link},
+            "media-types": {
+                "type": "array",
+                "items": closed({"base": {"type": "string"}, "type": {"type": "string"}}),
+            },
+        }
+    )
+    endpoint = closed(
+        {
+            "id": {"type": "string"},
+            "interface": {"enum": ["public", "internal", "admin"]},
+            "region": {"type": "string"},
+            "region_id": {"type": "string"},
+            "url": {"type": "string", "format": "uri"},
+        }
+    )
+    service = closed(
+        {
+            "id": {"type": "string"},
+            "type": {"enum": ["image", "identity"]},
+            "name": {"type": "string"},
+            "endpoints": {"type": "array", "items": endpoint},
+        }
+    )
     named = {"type": "string", "minLength": 1}
     reference_by_name_or_id = {
         "type": "object",
-        "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "domain": ref("DomainReference")},
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "domain": ref("DomainReference"),
+        },
         "anyOf": [{"required": ["id"]}, {"required": ["name"]}],
     }
     return {
-        "IdentityError": closed({
-            "error": closed({"code": {"type": "integer"}, "title": {"type": "string"}, "message": named}),
-        }),
+        "IdentityError": closed(
+            {
+                "error": closed({"code": {"type": "integer"}, "title": {"type": "string"}, "message": named}),
+            }
+        ),
         "Domain": domain,
         "DomainReference": {
             "type": "object",
@@ -174,7 +202,10 @@ def _identity_schemas() -> dict:
                             "required": ["methods", "password"],
                             "properties": {
                                 "methods": {
-                                    "type": "array", "items": {"const": "password"}, "minItems": 1, "maxItems": 1
+                                    "type": "array",
+                                    "items": {"const": "password"},
+                                    "minItems": 1,
+                                    "maxItems": 1,
                                 },
                                 "password": {
                                     "type": "object",
@@ -201,83 +232,112 @@ def _identity_schemas() -> dict:
                 },
             },
         },
-        "Token": closed({
-            "token": closed(
-                {
-                    "methods": {"type": "array", "items": {"const": "password"}},
-                    "audit_ids": {"type": "array", "items": {"type": "string"}},
-                    "issued_at": TIMESTAMP,
-                    "expires_at": TIMESTAMP,
-                    "user": closed({
-                        "id": {"type": "string"},
-                        "name": {"type": "string"},
-                        "domain": ref("Domain"),
-                        "password_expires_at": {"type": "null"},
-                    }),
-                    "project": closed({"id": PROJECT_ID, "name": {"type": "string"}, "domain": ref("Domain")}),
-                    "is_domain": {"type": "boolean", "const": False},
-                    "roles": {
-                        "type": "array",
-                        "items": closed({"id": {"type": "string"}, "name": {"enum": ["reader", "member", "admin"]}}),
+        "Token": closed(
+            {
+                "token": closed(
+                    {
+                        "methods": {"type": "array", "items": {"const": "password"}},
+                        "audit_ids": {"type": "array", "items": {"type": "string"}},
+                        "issued_at": TIMESTAMP,
+                        "expires_at": TIMESTAMP,
+                        "user": closed(
+                            {
+                                "id": {"type": "string"},
+                                "name": {"type": "string"},
+                                "domain": ref("Domain"),
+                                "password_expires_at": {"type": "null"},
+                            }
+                        ),
+                        "project": closed(
+                            {"id": PROJECT_ID, "name": {"type": "string"}, "domain": ref("Domain")}
+                        ),
+                        "is_domain": {"type": "boolean", "const": False},
+                        "roles": {
+                            "type": "array",
+                            "items": closed(
+                                {"id": {"type": "string"}, "name": {"enum": ["reader", "member", "admin"]}}
+                            ),
+                        },
+                        "catalog": {
+                            "type": "array",
+                            "items": service,
+                            "description": "The image service (this server's /image/) and identity. "
+                            "Left out with ?nocatalog.",
+                        },
                     },
-                    "catalog": {
-                        "type": "array",
-                        "items": service,
-                        "description": "The image service (this server's /image/) and identity. "
-                        "Left out with ?nocatalog.",
-                    },
-                },
-                optional=("catalog",),
-            ),
-        }),
-        "Project": closed({
-            "id": PROJECT_ID,
-            "name": {"type": "string"},
-            "description": {"type": "string"},
-            "enabled": {"type": "boolean"},
-            "domain_id": {"type": "string"},
-            "parent_id": {"type": "string"},
-            "is_domain": {"type": "boolean", "const": False},
-            "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 0},
-            "options": closed({}),
-            "links": closed({"self": {"type": "string", "format": "uri"}}),
-        }),
-        "ProjectDocument": closed({"project": ref("Project")}),
-        "ProjectList": closed({
-            "projects": {"type": "array", "items": ref("Project")},
-            "links": closed({"self": {"type": "string"}, "next": {"type": "null"}, "previous": {"type": "null"}}),
-        }),
-        "UserDocument": closed({
-            "user": closed({
-                "id": {"type": "string"},
+                    optional=("catalog",),
+                ),
+            }
+        ),
+        "Project": closed(
+            {
+                "id": PROJECT_ID,
                 "name": {"type": "string"},
-                "domain_id": {"type": "string"},
+                "description": {"type": "string"},
                 "enabled": {"type": "boolean"},
-                "email": {"type": "string"},
-                "password_expires_at": {"type": "null"},
+                "domain_id": {"type": "string"},
+                "parent_id": {"type": "string"},
+                "is_domain": {"type": "boolean", "const": False},
+                "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 0},
                 "options": closed({}),
                 "links": closed({"self": {"type": "string", "format": "uri"}}),
-            }),
-        }),
+            }
+        ),
+        "ProjectDocument": closed({"project": ref("Project")}),
+        "ProjectList": closed(
+            {
+                "projects": {"type": "array", "items": ref("Project")},
+                "links": closed(
+                    {"self": {"type": "string"}, "next": {"type": "null"}, "previous": {"type": "null"}}
+                ),
+            }
+        ),
+        "UserDocument": closed(
+            {
+                "user": closed(
+                    {
+                        "id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "domain_id": {"type": "string"},
+                        "enabled": {"type": "boolean"},
+                        "email": {"type": "string"},
+                        "password_expires_at": {"type": "null"},
+                        "options": closed({}),
+                        "links": closed({"self": {"type": "string", "format": "uri"}}),
+                    }
+                ),
+            }
+        ),
     }
 
 
 def _writable_image_fields() -> dict:
     return {
         "name": {**STRING_OR_NULL, "maxLength": 255},
-        "visibility": {"enum": Visibility.values, "description": "Default private. Only a platform admin sets public."},
+        "visibility": {
+            "enum": Visibility.values,
+            "description": "Default private. Only a platform admin sets public.",
+        },
         "protected": {"type": "boolean", "description": "A protected image cannot be deleted."},
         "os_hidden": {"type": "boolean", "description": "Left out of default lists."},
         "disk_format": {"enum": [None, "", *DiskFormat.values]},
         "container_format": {"enum": [None, "", *ContainerFormat.values]},
         "min_disk": {"type": "integer", "minimum": 0},
         "min_ram": {"type": "integer", "minimum": 0},
-        "tags": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 255}, "maxItems": 128},
+        "tags": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": 255},
+            "maxItems": 128,
+        },
     }
 
 
 def _image_schemas() -> dict:
-    free_property = {"type": "string", "maxLength": 65535, "description": "A free image property (e.g. os_distro)."}
+    free_property = {
+        "type": "string",
+        "maxLength": 65535,
+        "description": "A free image property (e.g. os_distro).",
+    }
     image = {
         "type": "object",
         "description": "An image: its fields, then its free properties at the top level.",
@@ -308,37 +368,53 @@ def _image_schemas() -> dict:
         "additionalProperties": free_property,
     }
     image["required"] = list(image["properties"])
-    member = closed({
-        "image_id": {"type": "string", "format": "uuid"},
-        "member_id": PROJECT_ID,
-        "status": {"enum": MemberStatus.values},
-        "created_at": TIMESTAMP,
-        "updated_at": TIMESTAMP,
-        "schema": {"const": "/v2/schemas/member"},
-    })
-    limit_and_usage = closed({
-        "limit": {"type": "integer", "minimum": -1, "description": "-1: unlimited."},
-        "usage": {"type": "integer", "minimum": 0},
-    })
+    member = closed(
+        {
+            "image_id": {"type": "string", "format": "uuid"},
+            "member_id": PROJECT_ID,
+            "status": {"enum": MemberStatus.values},
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+            "schema": {"const": "/v2/schemas/member"},
+        }
+    )
+    limit_and_usage = closed(
+        {
+            "limit": {"type": "integer", "minimum": -1, "description": "-1: unlimited."},
+            "usage": {"type": "integer", "minimum": 0},
+        }
+    )
     return {
-        "ImageError": closed({
-            "message": {"type": "string", "minLength": 1, "description": "What went wrong, for a person to act on."},
-            "code": {"type": "string", "pattern": "^[0-9]{3} ", "examples": ["403 Forbidden"]},
-            "title": {"type": "string"},
-        }),
-        "ImageVersions": closed({
-            "versions": {
-                "type": "array",
-                "items": closed({
-                    "id": {"type": "string", "pattern": "^v2\\.[0-9]+$"},
-                    "status": {"enum": ["CURRENT", "SUPPORTED"]},
-                    "links": {
-                        "type": "array",
-                        "items": closed({"rel": {"const": "self"}, "href": {"type": "string", "format": "uri"}}),
-                    },
-                }),
-            },
-        }),
+        "ImageError": closed(
+            {
+                "message": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "What went wrong, for a person to act on.",
+                },
+                "code": {"type": "string", "pattern": "^[0-9]{3} ", "examples": ["403 Forbidden"]},
+                "title": {"type": "string"},
+            }
+        ),
+        "ImageVersions": closed(
+            {
+                "versions": {
+                    "type": "array",
+                    "items": closed(
+                        {
+                            "id": {"type": "string", "pattern": "^v2\\.[0-9]+$"},
+                            "status": {"enum": ["CURRENT", "SUPPORTED"]},
+                            "links": {
+                                "type": "array",
+                                "items": closed(
+                                    {"rel": {"const": "self"}, "href": {"type": "string", "format": "uri"}}
+                                ),
+                            },
+                        }
+                    ),
+                },
+            }
+        ),
         "Image": image,
         "ImageList": closed(
             {
@@ -379,9 +455,11 @@ def _image_schemas() -> dict:
         "MemberList": closed(
             {"members": {"type": "array", "items": ref("Member")}, "schema": {"const": "/v2/schemas/members"}}
         ),
-        "MemberCreate": closed({"member": {**PROJECT_ID, "description": "The ID of an existing, enabled project."}}),
+        "MemberCreate": closed(
+            {"member": {**PROJECT_ID, "description": "The ID of an existing, enabled project."}}
+        ),
         "MemberUpdate": closed({"status": {"enum": MemberStatus.values}}),
-        "Usage": closed({"usage": closed({name: limit_and_usage for name in quotas.NAMES})}),
+        "Usage": closed({"usage": closed(dict.fromkeys(quotas.NAMES, limit_and_usage))}),
         "JsonSchema": {
             "type": "object",
             "description": "A Glance-style JSON schema of an image, images, a member or members.",
@@ -397,17 +475,26 @@ def _image_schemas() -> dict:
 # Paths
 
 IDENTITY, IMAGES, MEMBERS, DISCOVERY = ["identity"], ["images"], ["members"], ["discovery"]
-IMAGE_ID = path_parameter("image_id", {"type": "string", "format": "uuid"}, "The image's ID (anything else is 404).")
+IMAGE_ID = path_parameter(
+    "image_id", {"type": "string", "format": "uuid"}, "The image's ID (anything else is 404)."
+)
 MEMBER_ID = path_parameter("member_id", PROJECT_ID, "The member project's ID.")
-SUBJECT_TOKEN = {"name": "X-Subject-Token", "in": "header", "required": True, "schema": {"type": "string"},
-                 "description": "The token to validate or revoke."}
+SUBJECT_TOKEN = {
+    "name": "X-Subject-Token",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The token to validate or revoke.",
+}
 
 
 def _identity_paths() -> dict:
     versions = {"300": json_body(ref("IdentityVersions"), "The versions of the Identity API (v3 only).")}
     version = {"200": json_body(ref("IdentityVersionDocument"), "Identity API v3.")}
     validated = {
-        "200": json_body(ref("Token"), "The subject token.", headers={"X-Subject-Token": header("The subject token.")}),
+        "200": json_body(
+            ref("Token"), "The subject token.", headers={"X-Subject-Token": header("The subject token.")}
+        ),
         **identity_errors(401, 403, 404),
     }
     projects_query = [
@@ -442,8 +529,12 @@ def _identity_paths() -> dict:
                 tags=IDENTITY,
                 parameters=[
                     SUBJECT_TOKEN,
-                    query("nocatalog", {"type": "string"}, "A flag (no value needed): leave the catalog out.",
-                          allowEmptyValue=True),
+                    query(
+                        "nocatalog",
+                        {"type": "string"},
+                        "A flag (no value needed): leave the catalog out.",
+                        allowEmptyValue=True,
+                    ),
                 ],
             ),
             "delete": operation(
@@ -480,29 +571,60 @@ def _list_parameters() -> list[dict]:
     one_sort = f"({'|'.join(sort_keys)})(:(asc|desc))?"
     return [
         query("limit", {"type": "integer", "minimum": 0}, f"Page size (default 25, at most {MAX_LIMIT})."),
-        query("marker", {"type": "string", "format": "uuid"}, "Start after this image (the `next` link sets it)."),
-        query("sort_key", {"type": "array", "items": {"enum": sort_keys}},
-              "Sort keys (repeatable); default created_at.", style="form", explode=True),
-        query("sort_dir", {"type": "array", "items": {"enum": ["asc", "desc"]}},
-              "One direction, or one per sort_key; default desc.", style="form", explode=True),
-        query("sort", {"type": "string", "pattern": f"^{one_sort}(,{one_sort})*$"},
-              "`key:dir,key:dir…` instead of sort_key/sort_dir (not both)."),
-        query("visibility", {"enum": list(access.API_VISIBILITIES)},
-              "Without it: the project's catalog (own, public, and accepted or pending shares)."),
-        query("member_status", {"enum": list(access.API_MEMBER_STATUSES)}, "With shared images: which shares."),
+        query(
+            "marker",
+            {"type": "string", "format": "uuid"},
+            "Start after this image (the `next` link sets it).",
+        ),
+        query(
+            "sort_key",
+            {"type": "array", "items": {"enum": sort_keys}},
+            "Sort keys (repeatable); default created_at.",
+            style="form",
+            explode=True,
+        ),
+        query(
+            "sort_dir",
+            {"type": "array", "items": {"enum": ["asc", "desc"]}},
+            "One direction, or one per sort_key; default desc.",
+            style="form",
+            explode=True,
+        ),
+        query(
+            "sort",
+            {"type": "string", "pattern": f"^{one_sort}(,{one_sort})*$"},
+            "`key:dir,key:dir…` instead of sort_key/sort_dir (not both).",
+        ),
+        query(
+            "visibility",
+            {"enum": list(access.API_VISIBILITIES)},
+            "Without it: the project's catalog (own, public, and accepted or pending shares).",
+        ),
+        query(
+            "member_status", {"enum": list(access.API_MEMBER_STATUSES)}, "With shared images: which shares."
+        ),
         query("owner", {"type": "string"}, "Owner project ID, or `in:id1,id2`."),
         query("name", {"type": "string"}, "Exact name, or `in:name1,name2`."),
         query("status", {"type": "string"}, "Image status, or `in:queued,active`."),
         query("id", {"type": "string"}, "Image ID, or `in:id1,id2`."),
         query("os_hidden", boolean, "true: only hidden images (left out by default)."),
         query("protected", boolean, "Only (un)protected images."),
-        query("tag", {"type": "array", "items": {"type": "string"}}, "Images with every one of these tags.",
-              style="form", explode=True),
+        query(
+            "tag",
+            {"type": "array", "items": {"type": "string"}},
+            "Images with every one of these tags.",
+            style="form",
+            explode=True,
+        ),
         query("size_min", {"type": "integer", "minimum": 0}, "Size in bytes at least."),
         query("size_max", {"type": "integer", "minimum": 0}, "Size in bytes at most."),
-        query("property_filters", {"type": "object", "additionalProperties": {"type": "string"}},
-              "Any other query parameter filters on that free property, e.g. `os_distro=ubuntu`.",
-              style="form", explode=True),
+        query(
+            "property_filters",
+            {"type": "object", "additionalProperties": {"type": "string"}},
+            "Any other query parameter filters on that free property, e.g. `os_distro=ubuntu`.",
+            style="form",
+            explode=True,
+        ),
     ]
 
 
@@ -517,7 +639,11 @@ def _image_paths() -> dict:
         "/image/openapi.json": {
             "get": operation(
                 "This document",
-                {"200": json_body({"type": "object", "required": ["openapi", "info", "paths"]}, "OpenAPI 3.1.")},
+                {
+                    "200": json_body(
+                        {"type": "object", "required": ["openapi", "info", "paths"]}, "OpenAPI 3.1."
+                    )
+                },
                 tags=DISCOVERY,
                 public=True,
             ),
@@ -532,7 +658,9 @@ def _image_paths() -> dict:
             "post": operation(
                 "Create an image (queued, private by default, owned by the token's project)",
                 {
-                    "201": json_body(ref("Image"), "The new image.", headers={"Location": header("The image's URL.")}),
+                    "201": json_body(
+                        ref("Image"), "The new image.", headers={"Location": header("The image's URL.")}
+                    ),
                     **image_errors(400, 403, 413),
                 },
                 tags=IMAGES,
@@ -546,7 +674,7 @@ def _image_paths() -> dict:
                 "Update an image with a JSON patch",
                 {"200": image, **image_errors(400, 403, 404, 409, 413, 415)},
                 tags=IMAGES,
-                requestBody={"required": True, "content": {media_type: patch_schema for media_type in PATCH_TYPES}},
+                requestBody={"required": True, "content": dict.fromkeys(PATCH_TYPES, patch_schema)},
             ),
             "delete": operation(
                 "Delete an image (not while protected)", {**done, **image_errors(403, 404)}, tags=IMAGES
@@ -587,7 +715,9 @@ def _image_paths() -> dict:
         "/image/v2/images/{image_id}/tags/{tag}": {
             "parameters": [
                 IMAGE_ID,
-                path_parameter("tag", {"type": "string", "minLength": 1, "maxLength": 255}, "The tag (longer: 400)."),
+                path_parameter(
+                    "tag", {"type": "string", "minLength": 1, "maxLength": 255}, "The tag (longer: 400)."
+                ),
             ],
             "put": operation(
                 "Add a tag (adding one it has changes nothing)",
@@ -623,16 +753,26 @@ def _image_paths() -> dict:
                 tags=MEMBERS,
                 requestBody={"required": True, "content": {JSON: {"schema": ref("MemberUpdate")}}},
             ),
-            "delete": operation("Remove a member (the owner)", {**done, **image_errors(403, 404)}, tags=MEMBERS),
+            "delete": operation(
+                "Remove a member (the owner)", {**done, **image_errors(403, 404)}, tags=MEMBERS
+            ),
         },
         "/image/v2/schemas/{name}": {
-            "parameters": [path_parameter("name", {"enum": ["image", "images", "member", "members"]}, "Which schema.")],
-            "get": operation("A JSON schema", {"200": json_body(ref("JsonSchema"), "The schema."), **image_errors(404)},
-                             tags=IMAGES),
+            "parameters": [
+                path_parameter("name", {"enum": ["image", "images", "member", "members"]}, "Which schema.")
+            ],
+            "get": operation(
+                "A JSON schema",
+                {"200": json_body(ref("JsonSchema"), "The schema."), **image_errors(404)},
+                tags=IMAGES,
+            ),
         },
         "/image/v2/info/usage": {
-            "get": operation("The token's project's quotas and usage",
-                             {"200": json_body(ref("Usage"), "Usage."), **image_errors()}, tags=IMAGES),
+            "get": operation(
+                "The token's project's quotas and usage",
+                {"200": json_body(ref("Usage"), "Usage."), **image_errors()},
+                tags=IMAGES,
+            ),
         },
     }
 

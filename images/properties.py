@@ -67,7 +67,12 @@ class WellKnown:
             if self.aliases.get(candidate, candidate) not in self.values:
                 return f"{value!r} is not a value of {self.key}. {self.expects}"
         elif self.kind == INTEGER:
-            if not value.isascii() or not value.isdigit() or int(value) < self.minimum or int(value) > 2**31 - 1:
+            if (
+                not value.isascii()
+                or not value.isdigit()
+                or int(value) < self.minimum
+                or int(value) > 2**31 - 1
+            ):
                 return f"{self.key} is a whole number, {self.minimum} or more, not {value!r}."
         elif self.kind == BOOLEAN:
             if value.lower() not in TRUE_WORDS + FALSE_WORDS:
@@ -102,60 +107,132 @@ _ENTRIES = [
     WellKnown(
         "architecture",
         "The CPU architecture the image needs; the scheduler picks a host that has it.",
-        CHOICE, ARCHITECTURES, fold_case=True,
+        CHOICE,
+        ARCHITECTURES,
+        fold_case=True,
         aliases={"amd64": "x86_64", "i386": "i686", "i486": "i686", "i586": "i686", "x86_32": "i686"},
     ),
     WellKnown(
         "hypervisor_type",
         "The hypervisor the image runs on; the scheduler picks a host that runs it.",
-        CHOICE, HYPERVISOR_TYPES, fold_case=True, aliases={"xapi": "xen"},
+        CHOICE,
+        HYPERVISOR_TYPES,
+        fold_case=True,
+        aliases={"xapi": "xen"},
     ),
-    WellKnown("os_type", "The operating system family, used to set up the guest (for example its clock).",
-              CHOICE, ("linux", "windows"), fold_case=True),
+    WellKnown(
+        "os_type",
+        "The operating system family, used to set up the guest (for example its clock).",
+        CHOICE,
+        ("linux", "windows"),
+        fold_case=True,
+    ),
     WellKnown(
         "os_distro",
         "The distribution, in the libosinfo vocabulary: helps the hypervisor choose devices that suit it.",
-        TEXT, ("ubuntu", "debian", "centos", "rocky", "rhel", "fedora", "opensuse", "sles", "arch",
-               "freebsd", "openbsd", "netbsd", "windows"), slug=True,
+        TEXT,
+        (
+            "ubuntu",
+            "debian",
+            "centos",
+            "rocky",
+            "rhel",
+            "fedora",
+            "opensuse",
+            "sles",
+            "arch",
+            "freebsd",
+            "openbsd",
+            "netbsd",
+            "windows",
+        ),
+        slug=True,
     ),
-    WellKnown("os_version", "The distribution's version, for example 24.04 or 12.", TEXT, ("24.04", "22.04", "12", "9")),
-    WellKnown("os_admin_user", "The name of the administrator account: root, or Administrator on Windows.",
-              TEXT, ("root", "Administrator", "ubuntu", "debian", "cloud-user")),
-    WellKnown("os_secure_boot", "Secure Boot: required, optional, or disabled. Needs hw_firmware_type uefi.",
-              CHOICE, ("required", "optional", "disabled")),
-    WellKnown("os_require_quiesce", "Snapshots must quiesce the file systems first (needs the guest agent).", BOOLEAN),
-    WellKnown("img_config_drive", "Whether instances of this image always get a config drive.",
-              CHOICE, ("optional", "mandatory")),
+    WellKnown(
+        "os_version",
+        "The distribution's version, for example 24.04 or 12.",
+        TEXT,
+        ("24.04", "22.04", "12", "9"),
+    ),
+    WellKnown(
+        "os_admin_user",
+        "The name of the administrator account: root, or Administrator on Windows.",
+        TEXT,
+        ("root", "Administrator", "ubuntu", "debian", "cloud-user"),
+    ),
+    WellKnown(
+        "os_secure_boot",
+        "Secure Boot: required, optional, or disabled. Needs hw_firmware_type uefi.",
+        CHOICE,
+        ("required", "optional", "disabled"),
+    ),
+    WellKnown(
+        "os_require_quiesce",
+        "Snapshots must quiesce the file systems first (needs the guest agent).",
+        BOOLEAN,
+    ),
+    WellKnown(
+        "img_config_drive",
+        "Whether instances of this image always get a config drive.",
+        CHOICE,
+        ("optional", "mandatory"),
+    ),
     WellKnown("hw_disk_bus", "The bus the root disk is attached to.", CHOICE, DISK_BUSES),
-    WellKnown("hw_cdrom_bus", "The bus a CD-ROM (an iso image, a config drive) is attached to.", CHOICE, DISK_BUSES),
+    WellKnown(
+        "hw_cdrom_bus", "The bus a CD-ROM (an iso image, a config drive) is attached to.", CHOICE, DISK_BUSES
+    ),
     WellKnown(
         "hw_scsi_model",
         "The SCSI controller, when hw_disk_bus is scsi; virtio-scsi is the usual choice.",
-        CHOICE, ("virtio-scsi", "lsilogic", "lsisas1068", "lsisas1078", "buslogic", "ibmvscsi", "vmpvscsi"),
-        fold_case=True, aliases={"lsilogicsas": "lsisas1068", "paravirtual": "vmpvscsi"},
+        CHOICE,
+        ("virtio-scsi", "lsilogic", "lsisas1068", "lsisas1078", "buslogic", "ibmvscsi", "vmpvscsi"),
+        fold_case=True,
+        aliases={"lsilogicsas": "lsisas1068", "paravirtual": "vmpvscsi"},
     ),
     WellKnown(
         "hw_vif_model",
         "The network card model the guest sees.",
-        CHOICE, VIF_MODELS, fold_case=True,
-        aliases={"virtuale1000": "e1000", "virtuale1000e": "e1000e", "virtualpcnet32": "pcnet",
-                 "virtualsriovethernetcard": "sriov", "virtualvmxnet": "vmxnet", "virtualvmxnet3": "vmxnet3"},
+        CHOICE,
+        VIF_MODELS,
+        fold_case=True,
+        aliases={
+            "virtuale1000": "e1000",
+            "virtuale1000e": "e1000e",
+            "virtualpcnet32": "pcnet",
+            "virtualsriovethernetcard": "sriov",
+            "virtualvmxnet": "vmxnet",
+            "virtualvmxnet3": "vmxnet3",
+        },
     ),
     WellKnown("hw_vif_multiqueue_enabled", "One network queue per vCPU (virtio network cards).", BOOLEAN),
     WellKnown("hw_firmware_type", "The firmware the guest boots with.", CHOICE, ("bios", "uefi")),
     WellKnown(
         "hw_machine_type",
         "The machine type the hypervisor emulates, for example q35 or pc (x86), virt (Arm).",
-        TEXT, ("q35", "pc", "virt", "pseries", "s390-ccw-virtio"), slug=True,
+        TEXT,
+        ("q35", "pc", "virt", "pseries", "s390-ccw-virtio"),
+        slug=True,
     ),
-    WellKnown("hw_qemu_guest_agent", "The image runs the QEMU guest agent (needed for quiesced snapshots).", BOOLEAN),
+    WellKnown(
+        "hw_qemu_guest_agent", "The image runs the QEMU guest agent (needed for quiesced snapshots).", BOOLEAN
+    ),
     WellKnown("hw_rng_model", "Adds a random number generator device to the guest.", CHOICE, ("virtio",)),
-    WellKnown("hw_video_model", "The graphics card the guest sees.",
-              CHOICE, ("virtio", "vga", "cirrus", "qxl", "vmvga", "xen", "gop", "bochs", "none")),
+    WellKnown(
+        "hw_video_model",
+        "The graphics card the guest sees.",
+        CHOICE,
+        ("virtio", "vga", "cirrus", "qxl", "vmvga", "xen", "gop", "bochs", "none"),
+    ),
     WellKnown("hw_video_ram", "Video memory in MB (no more than the flavor allows).", INTEGER, minimum=1),
-    WellKnown("hw_watchdog_action", "What a hardware watchdog does when the guest hangs.",
-              CHOICE, ("disabled", "reset", "poweroff", "pause", "none")),
-    WellKnown("hw_pointer_model", "An absolute pointer device, for a graphical console.", CHOICE, ("usbtablet",)),
+    WellKnown(
+        "hw_watchdog_action",
+        "What a hardware watchdog does when the guest hangs.",
+        CHOICE,
+        ("disabled", "reset", "poweroff", "pause", "none"),
+    ),
+    WellKnown(
+        "hw_pointer_model", "An absolute pointer device, for a graphical console.", CHOICE, ("usbtablet",)
+    ),
     WellKnown("hw_boot_menu", "Show the boot menu when the instance starts.", BOOLEAN),
     _cpu_count("hw_cpu_sockets", "The preferred number of CPU sockets the vCPUs are spread over."),
     _cpu_count("hw_cpu_cores", "The preferred number of cores per socket."),
@@ -163,15 +240,33 @@ _ENTRIES = [
     _cpu_count("hw_cpu_max_sockets", "The most CPU sockets the guest supports (licensing limits)."),
     _cpu_count("hw_cpu_max_cores", "The most cores per socket the guest supports."),
     _cpu_count("hw_cpu_max_threads", "The most threads per core the guest supports."),
-    WellKnown("hw_cpu_policy", "Pin vCPUs to host CPUs (dedicated), float them (shared), or both (mixed).",
-              CHOICE, ("shared", "dedicated", "mixed")),
-    WellKnown("hw_cpu_thread_policy", "With dedicated CPUs: how to place vCPUs on hyper-thread siblings.",
-              CHOICE, ("prefer", "isolate", "require")),
+    WellKnown(
+        "hw_cpu_policy",
+        "Pin vCPUs to host CPUs (dedicated), float them (shared), or both (mixed).",
+        CHOICE,
+        ("shared", "dedicated", "mixed"),
+    ),
+    WellKnown(
+        "hw_cpu_thread_policy",
+        "With dedicated CPUs: how to place vCPUs on hyper-thread siblings.",
+        CHOICE,
+        ("prefer", "isolate", "require"),
+    ),
     _cpu_count("hw_numa_nodes", "The number of NUMA nodes the guest's vCPUs and memory are split across."),
-    WellKnown("min_disk", "The smallest root disk, in GB, the image boots from: a flavor with less is refused. "
-              "This is the image's Minimum disk.", INTEGER, is_field=True),
-    WellKnown("min_ram", "The least memory, in MB, the image runs in: a flavor with less is refused. "
-              "This is the image's Minimum RAM.", INTEGER, is_field=True),
+    WellKnown(
+        "min_disk",
+        "The smallest root disk, in GB, the image boots from: a flavor with less is refused. "
+        "This is the image's Minimum disk.",
+        INTEGER,
+        is_field=True,
+    ),
+    WellKnown(
+        "min_ram",
+        "The least memory, in MB, the image runs in: a flavor with less is refused. "
+        "This is the image's Minimum RAM.",
+        INTEGER,
+        is_field=True,
+    ),
 ]
 
 CATALOG: dict[str, WellKnown] = {entry.key: entry for entry in _ENTRIES}

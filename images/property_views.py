@@ -27,7 +27,9 @@ PANEL = "images/_properties.html#properties-panel"
 FIELD_NAMES = {"min_disk": "Minimum disk", "min_ram": "Minimum RAM"}
 
 
-def _panel(request: HttpRequest, image: Image, *, note: str = "", status: int = 200, **errors) -> HttpResponse:
+def _panel(
+    request: HttpRequest, image: Image, *, note: str = "", status: int = 200, **errors
+) -> HttpResponse:
     """After a change: the panel (htmx) or a redirect to the page; after a refusal: the panel or
     the page, with the errors, as 422."""
     if status == 200 and not request.htmx:

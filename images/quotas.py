@@ -127,12 +127,8 @@ def meters(project: Project) -> list[Meter]:
         .select_related("image_quota")
         .annotate(
             used_count=Subquery(mine.annotate(n=Count("pk")).values("n")),
-            used_size=Subquery(
-                mine.filter(status__in=HOLDING_DATA).annotate(n=Sum(stored)).values("n")
-            ),
-            used_uploading=Subquery(
-                mine.filter(status=Status.SAVING).annotate(n=Count("pk")).values("n")
-            ),
+            used_size=Subquery(mine.filter(status__in=HOLDING_DATA).annotate(n=Sum(stored)).values("n")),
+            used_uploading=Subquery(mine.filter(status=Status.SAVING).annotate(n=Count("pk")).values("n")),
         )
         .get()
     )

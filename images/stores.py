@@ -89,7 +89,9 @@ class FileSystemWriter:
         was a second pass over the whole image), and an upload does not fill the page cache."""
         if hasattr(os, "posix_fadvise"):
             self._file.flush()
-            os.posix_fadvise(self._file.fileno(), self._synced, self._written - self._synced, os.POSIX_FADV_DONTNEED)
+            os.posix_fadvise(
+                self._file.fileno(), self._synced, self._written - self._synced, os.POSIX_FADV_DONTNEED
+            )
         self._synced = self._written
 
     def commit(self) -> None:
@@ -170,9 +172,7 @@ class S3Writer:
     def _send_part(self) -> None:
         try:
             if self._upload_id is None:
-                response = self._client.create_multipart_upload(
-                    Bucket=self._store.bucket, Key=self._key
-                )
+                response = self._client.create_multipart_upload(Bucket=self._store.bucket, Key=self._key)
                 self._upload_id = response["UploadId"]
             number = len(self._parts) + 1
             response = self._client.upload_part(
@@ -190,9 +190,7 @@ class S3Writer:
     def commit(self) -> None:
         try:
             if self._upload_id is None:
-                self._client.put_object(
-                    Bucket=self._store.bucket, Key=self._key, Body=bytes(self._buffer)
-                )
+                self._client.put_object(Bucket=self._store.bucket, Key=self._key, Body=bytes(self._buffer))
                 self._buffer.clear()
                 return
             if self._buffer:
@@ -215,9 +213,7 @@ class S3Writer:
             return
         upload_id, self._upload_id = self._upload_id, None
         try:
-            self._client.abort_multipart_upload(
-                Bucket=self._store.bucket, Key=self._key, UploadId=upload_id
-            )
+            self._client.abort_multipart_upload(Bucket=self._store.bucket, Key=self._key, UploadId=upload_id)
         except Exception:
             # The server is gone; S3 lifecycle rules clean up incomplete uploads. Nothing was
             # completed, so no object exists under the key.

@@ -36,8 +36,14 @@ urlpatterns = [
     path("admin/quotas/<str:project_id>/", data_views.admin_quota_edit, name="admin-quota-edit"),
     # Tags and properties (the editor on the image's Overview)
     path("project/images/<uuid:image_id>/properties/", property_views.property_set, name="property-set"),
-    path("project/images/<uuid:image_id>/properties/remove/", property_views.property_remove, name="property-remove"),
-    path("project/images/<uuid:image_id>/properties/help/", property_views.property_help, name="property-help"),
+    path(
+        "project/images/<uuid:image_id>/properties/remove/",
+        property_views.property_remove,
+        name="property-remove",
+    ),
+    path(
+        "project/images/<uuid:image_id>/properties/help/", property_views.property_help, name="property-help"
+    ),
     path("project/images/<uuid:image_id>/tags/", property_views.tag_add, name="tag-add"),
     path("project/images/<uuid:image_id>/tags/remove/", property_views.tag_remove, name="tag-remove"),
 ]

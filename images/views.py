@@ -177,7 +177,10 @@ def image_delete(request: HttpRequest, image_id: UUID) -> HttpResponse:
     if request.method == "POST":
         # With projects using it, the owner confirms the number it was shown (asked again if it changed).
         if members and not image.protected and request.POST.get("confirm_users") != str(members):
-            error, status = f"{members} project{'s use' if members != 1 else ' uses'} this image: confirm to delete it.", INVALID
+            error, status = (
+                f"{members} project{'s use' if members != 1 else ' uses'} this image: confirm to delete it.",
+                INVALID,
+            )
         else:
             try:
                 services.image_delete(scope=scope, image=image)
@@ -218,7 +221,9 @@ def member_add(request: HttpRequest, image_id: UUID) -> HttpResponse:
                 expires_at=form.expires_at(),
             )
         except services.ServiceError as e:
-            form.add_error("expires_on" if getattr(e, "field", None) == "expires_at" else "project_id", str(e))
+            form.add_error(
+                "expires_on" if getattr(e, "field", None) == "expires_at" else "project_id", str(e)
+            )
         else:
             note = f"Shared with {share.member.name}: pending until that project accepts it."
             if not request.htmx:
@@ -280,7 +285,9 @@ def member_remove(request: HttpRequest, image_id: UUID, project_id: str) -> Http
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
     target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return fallback
 
@@ -308,10 +315,19 @@ def share_respond(request: HttpRequest, image_id: UUID) -> HttpResponse:
         messages.success(request, note)
         return redirect(_safe_next(request, reverse("images:detail", args=[image.pk])))
     image = access.get_image_for(scope, image_id)
-    context = {"image": image, "share": access.membership(scope, image), "can_respond": access.can_answer_shares(scope),
-               "params": _list_params(request), "pending_count": access.pending_share_count(scope),
-               "share_actions": SHARE_ACTIONS}
-    region = "images/image_list.html#image-row" if request.POST.get("region") == "row" else "images/image_detail.html#share-box"
+    context = {
+        "image": image,
+        "share": access.membership(scope, image),
+        "can_respond": access.can_answer_shares(scope),
+        "params": _list_params(request),
+        "pending_count": access.pending_share_count(scope),
+        "share_actions": SHARE_ACTIONS,
+    }
+    region = (
+        "images/image_list.html#image-row"
+        if request.POST.get("region") == "row"
+        else "images/image_detail.html#share-box"
+    )
     response = _partials(request, [region, "base.html#pending-badge-oob"], context)
     return trigger_client_event(response, "announce", {"text": note})
 
@@ -330,7 +346,12 @@ def admin_images(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(owner_id=owner)
     if params["q"]:
         qs = qs.filter(name__icontains=params["q"])
-    page = paginate(qs, sort=params["sort"], direction=params["dir"], after=params["after"],
-                    size=settings.IMAGES_PAGE_SIZE)
+    page = paginate(
+        qs,
+        sort=params["sort"],
+        direction=params["dir"],
+        after=params["after"],
+        size=settings.IMAGES_PAGE_SIZE,
+    )
     context = {"page": page, "params": params, "owner": owner, "projects": Project.objects.only("id", "name")}
     return render(request, "images/admin_images.html", context)

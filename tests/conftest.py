@@ -18,6 +18,17 @@ from images.models import Image, ImageMember, Status, Visibility
 
 PASSWORD = "correct-horse-battery"
 
+# Fixture modules every test may ask for: the image stores (SeaweedFS for S3) and the real CLI.
+pytest_plugins = ["tests.store_fixtures", "tests.openstack_cli"]
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Hashing the personas' passwords with PBKDF2's 10^6 rounds is most of a test's set-up time;
+    # what the tests check about sign-in does not depend on the hasher. Production keeps PBKDF2.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):

@@ -49,15 +49,29 @@ def _free_port() -> int:
 
 def start_seaweedfs(directory: Path, ports: dict | None = None) -> tuple[subprocess.Popen, str]:
     """Start `weed server` with S3 on free loopback ports (or on `ports`, to restart one)."""
-    ports = ports if ports is not None else {name: _free_port() for name in ("master", "volume", "filer", "s3", "iam")}
+    ports = (
+        ports
+        if ports is not None
+        else {name: _free_port() for name in ("master", "volume", "filer", "s3", "iam")}
+    )
     command = [
-        _weed(), "server", "-s3", "-filer",
-        "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={directory}",
-        f"-master.port={ports['master']}", f"-volume.port={ports['volume']}",
-        f"-filer.port={ports['filer']}", f"-s3.port={ports['s3']}",
-        "-master.volumeSizeLimitMB=128", "-volume.max=200",
+        _weed(),
+        "server",
+        "-s3",
+        "-filer",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-dir={directory}",
+        f"-master.port={ports['master']}",
+        f"-volume.port={ports['volume']}",
+        f"-filer.port={ports['filer']}",
+        f"-s3.port={ports['s3']}",
+        "-master.volumeSizeLimitMB=128",
+        "-volume.max=200",
         # No fixed ports (parallel sessions on one machine), no extra services, no telemetry.
-        "-s3.port.iceberg=0", "-s3.port.lance=0", f"-iam.port={ports['iam']}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-iam.port={ports['iam']}",
         "-master.telemetry=false",
     ]
     log = open(directory / "weed.log", "ab")
@@ -77,7 +91,9 @@ def start_seaweedfs(directory: Path, ports: dict | None = None) -> tuple[subproc
         except Exception:
             if time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"SeaweedFS did not start: {(directory / 'weed.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"SeaweedFS did not start: {(directory / 'weed.log').read_text()[-2000:]}"
+                ) from None
             time.sleep(0.5)
     process.ports = ports
     return process, endpoint

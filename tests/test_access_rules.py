@@ -58,13 +58,18 @@ def expected(persona: str, visibility: str, status: str | None) -> dict:
     share = status if visibility == Visibility.SHARED and in_app_team else None
     return {
         # Strangers get 404, never 403; pending and rejected targets see the details to decide.
-        "detail": 200 if owner or admin or visibility != Visibility.PRIVATE and (
-            visibility != Visibility.SHARED or share is not None
-        ) else 404,
+        "detail": 200
+        if owner
+        or admin
+        or visibility != Visibility.PRIVATE
+        and (visibility != Visibility.SHARED or share is not None)
+        else 404,
         "share box": share,
         # Default catalog: owned + public + accepted shares + pending shares (flagged). Community
         # images of other projects appear only when searched; the owner lists its own (as Glance).
-        "catalog": owner or visibility == Visibility.PUBLIC or share in (MemberStatus.PENDING, MemberStatus.ACCEPTED),
+        "catalog": owner
+        or visibility == Visibility.PUBLIC
+        or share in (MemberStatus.PENDING, MemberStatus.ACCEPTED),
         "project": owner,
         "public": visibility == Visibility.PUBLIC,
         "community": visibility == Visibility.COMMUNITY,
@@ -157,7 +162,9 @@ def _without_csrf(html: bytes) -> bytes:
 
 
 def test_it_flags_a_pending_share_in_the_catalog_with_accept_and_reject(client_bob, make_image, app_team):
-    image = make_image("golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING})
+    image = make_image(
+        "golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING}
+    )
 
     html = client_bob.get("/project/images/").content.decode()
 
@@ -167,7 +174,9 @@ def test_it_flags_a_pending_share_in_the_catalog_with_accept_and_reject(client_b
 
 
 def test_it_shows_a_reader_the_pending_share_without_buttons(client_dave, make_image, app_team):
-    image = make_image("golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING})
+    image = make_image(
+        "golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING}
+    )
 
     html = client_dave.get("/project/images/").content.decode()
     detail = client_dave.get(f"/project/images/{image.pk}/").content.decode()
@@ -185,7 +194,9 @@ def test_it_shows_a_reader_the_pending_share_without_buttons(client_dave, make_i
 def test_it_moves_a_rejected_share_out_of_the_catalog_and_lets_it_be_accepted_again(
     client_bob, make_image, app_team
 ):
-    image = make_image("golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING})
+    image = make_image(
+        "golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING}
+    )
     respond = f"/project/images/{image.pk}/share/"
 
     assert client_bob.post(respond, {"status": "rejected"}).status_code == 302
@@ -233,7 +244,11 @@ def test_it_keeps_members_dormant_off_shared_and_restores_them(
     detail = client_bob.get(f"/project/images/{image.pk}/")
     assert detail.status_code == (404 if away == Visibility.PRIVATE else 200)
     assert "share-box" not in detail.content.decode()
-    for url in ("/project/images/", "/project/images/?tab=shared", f"/project/images/?tab=shared&status={status}"):
+    for url in (
+        "/project/images/",
+        "/project/images/?tab=shared",
+        f"/project/images/?tab=shared&status={status}",
+    ):
         assert _row(image) not in client_bob.get(url).content.decode(), url
     members_tab = client_alice.get(f"/project/images/{image.pk}/?tab=members").content.decode()
     if away == Visibility.PRIVATE:
@@ -259,7 +274,9 @@ def test_it_does_not_count_a_dormant_pending_share_in_the_badge(client_bob, make
 
 
 def test_it_refuses_to_answer_a_dormant_share(client_bob, make_image, app_team):
-    image = make_image("golden-ubuntu", visibility=Visibility.COMMUNITY, members={app_team: MemberStatus.PENDING})
+    image = make_image(
+        "golden-ubuntu", visibility=Visibility.COMMUNITY, members={app_team: MemberStatus.PENDING}
+    )
 
     response = client_bob.post(f"/project/images/{image.pk}/share/", {"status": "accepted"})
 
@@ -334,7 +351,9 @@ def test_it_lists_community_images_only_when_searched(client_carol, make_image):
 
 
 @pytest.mark.parametrize("status", [MemberStatus.PENDING, MemberStatus.ACCEPTED, MemberStatus.REJECTED])
-def test_it_hides_the_image_from_a_removed_member_at_once(client_alice, client_bob, make_image, app_team, status):
+def test_it_hides_the_image_from_a_removed_member_at_once(
+    client_alice, client_bob, make_image, app_team, status
+):
     image = make_image("golden-ubuntu", visibility=Visibility.SHARED, members={app_team: status})
     assert client_bob.get(f"/project/images/{image.pk}/").status_code == 200
 

@@ -104,7 +104,9 @@ def test_it_records_a_visibility_change_through_the_image_api(alice, make_image,
     image = make_image(visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING})
 
     services.image_patch(
-        scope=scopes_for(alice, None), image=image, operations=[{"op": "replace", "path": "/visibility", "value": "community"}]
+        scope=scopes_for(alice, None),
+        image=image,
+        operations=[{"op": "replace", "path": "/visibility", "value": "community"}],
     )
 
     assert _events() == [("visibility", None, "alice", "shared", "community")]
@@ -112,7 +114,8 @@ def test_it_records_a_visibility_change_through_the_image_api(alice, make_image,
 
 def test_it_records_a_deletion_for_each_member(client_alice, make_image, app_team, data_team):
     image = make_image(
-        visibility=Visibility.SHARED, members={app_team: MemberStatus.ACCEPTED, data_team: MemberStatus.PENDING}
+        visibility=Visibility.SHARED,
+        members={app_team: MemberStatus.ACCEPTED, data_team: MemberStatus.PENDING},
     )
 
     client_alice.post(f"/project/images/{image.pk}/delete/", {"confirm_users": "1"})
@@ -260,7 +263,9 @@ def test_an_outsider_sees_nothing_of_others_shares(carol, history, client_carol)
 
 
 def test_the_target_stops_seeing_old_events_once_the_image_is_private(alice, bob, history):
-    services.image_update(scope=scopes_for(alice, None), image=history["golden"], changes={"visibility": "private"})
+    services.image_update(
+        scope=scopes_for(alice, None), image=history["golden"], changes={"visibility": "private"}
+    )
 
     assert ("shared", "golden") not in _seen(scopes_for(bob, None))
     assert ("visibility", "golden") in _seen(scopes_for(alice, None))

@@ -25,9 +25,13 @@ def _bulk_url(image) -> str:
 
 
 def test_it_checks_each_pasted_line_before_sharing(client_alice, make_image, app_team, data_team, platform):
-    image = make_image("golden-ubuntu", visibility=Visibility.SHARED, members={data_team: MemberStatus.ACCEPTED})
+    image = make_image(
+        "golden-ubuntu", visibility=Visibility.SHARED, members={data_team: MemberStatus.ACCEPTED}
+    )
     disabled = Project.objects.create(name="old-team", enabled=False)
-    text = "\n".join([app_team.pk, "", "not-an-id", platform.pk, data_team.pk, "f" * 32, disabled.pk, app_team.pk.upper()])
+    text = "\n".join(
+        [app_team.pk, "", "not-an-id", platform.pk, data_team.pk, "f" * 32, disabled.pk, app_team.pk.upper()]
+    )
 
     page = client_alice.post(_bulk_url(image), {"project_ids": text, "action": "preview"}).content.decode()
 
@@ -53,12 +57,15 @@ def test_it_shares_with_every_valid_line_and_records_each(client_alice, make_ima
     image.refresh_from_db()
     assert image.visibility == Visibility.SHARED
     assert set(ImageMember.objects.values_list("member__name", "status")) == {
-        ("app-team", "pending"), ("data-team", "pending")
+        ("app-team", "pending"),
+        ("data-team", "pending"),
     }
     assert sorted(ShareEvent.objects.values_list("kind", flat=True)) == ["shared", "shared", "visibility"]
 
 
-def test_it_says_which_lines_are_beyond_the_member_limit(client_alice, make_image, app_team, data_team, settings):
+def test_it_says_which_lines_are_beyond_the_member_limit(
+    client_alice, make_image, app_team, data_team, settings
+):
     settings.IMAGE_MEMBER_QUOTA = 2
     image = make_image(visibility=Visibility.SHARED, members={data_team: MemberStatus.PENDING})
     extra = Project.objects.create(name="extra")
@@ -75,8 +82,13 @@ def test_it_says_which_lines_are_beyond_the_member_limit(client_alice, make_imag
 def test_bulk_share_is_the_owners(client_bob, client_carol, make_image, app_team, data_team):
     image = make_image(visibility=Visibility.SHARED, members={app_team: MemberStatus.ACCEPTED})
 
-    assert client_bob.post(_bulk_url(image), {"project_ids": data_team.pk, "action": "share"}).status_code == 403
-    assert client_carol.post(_bulk_url(image), {"project_ids": data_team.pk, "action": "share"}).status_code == 404
+    assert (
+        client_bob.post(_bulk_url(image), {"project_ids": data_team.pk, "action": "share"}).status_code == 403
+    )
+    assert (
+        client_carol.post(_bulk_url(image), {"project_ids": data_team.pk, "action": "share"}).status_code
+        == 404
+    )
     assert ImageMember.objects.count() == 1
 
 
@@ -85,7 +97,10 @@ def test_bulk_share_is_the_owners(client_bob, client_carol, make_image, app_team
 
 @pytest.fixture
 def three_pending(make_image, app_team):
-    return [make_image(f"img-{i}", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING}) for i in range(3)]
+    return [
+        make_image(f"img-{i}", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING})
+        for i in range(3)
+    ]
 
 
 def test_the_target_accepts_several_shares_at_once(client_bob, three_pending, app_team):
@@ -106,14 +121,19 @@ def test_the_target_accepts_several_shares_at_once(client_bob, three_pending, ap
 def test_a_bulk_answer_is_all_or_nothing(client_bob, three_pending, make_image, app_team, data_team):
     not_mine = make_image("theirs", visibility=Visibility.PUBLIC, members={data_team: MemberStatus.PENDING})
 
-    client_bob.post("/project/shares/respond/", {"status": "rejected", "image": [str(three_pending[0].pk), str(not_mine.pk)]})
+    client_bob.post(
+        "/project/shares/respond/",
+        {"status": "rejected", "image": [str(three_pending[0].pk), str(not_mine.pk)]},
+    )
 
     assert ImageMember.objects.filter(status=MemberStatus.PENDING).count() == 4
     assert not ShareEvent.objects.exists()
 
 
 def test_a_reader_cannot_answer_in_bulk(client_dave, three_pending):
-    response = client_dave.post("/project/shares/respond/", {"status": "accepted", "image": [str(three_pending[0].pk)]})
+    response = client_dave.post(
+        "/project/shares/respond/", {"status": "accepted", "image": [str(three_pending[0].pk)]}
+    )
     assert response.status_code == 403
     assert not ImageMember.objects.filter(status=MemberStatus.ACCEPTED).exists()
 
@@ -121,11 +141,15 @@ def test_a_reader_cannot_answer_in_bulk(client_dave, three_pending):
 # Expiry
 
 
-def test_an_expiry_is_set_on_the_members_tab_and_shown_on_both_sides(client_alice, client_bob, make_image, app_team):
+def test_an_expiry_is_set_on_the_members_tab_and_shown_on_both_sides(
+    client_alice, client_bob, make_image, app_team
+):
     image = make_image(visibility=Visibility.SHARED)
     day = timezone.localdate() + timedelta(days=3)
 
-    client_alice.post(f"/project/images/{image.pk}/members/", {"project_id": app_team.pk, "expires_on": day.isoformat()})
+    client_alice.post(
+        f"/project/images/{image.pk}/members/", {"project_id": app_team.pk, "expires_on": day.isoformat()}
+    )
 
     share = ImageMember.objects.get()
     assert timezone.localtime(share.expires_at).date() == day + timedelta(days=1)  # through the end of `day`
@@ -139,7 +163,8 @@ def test_an_expiry_in_the_past_is_refused(client_alice, make_image, app_team):
     yesterday = timezone.localdate() - timedelta(days=2)
 
     response = client_alice.post(
-        f"/project/images/{image.pk}/members/", {"project_id": app_team.pk, "expires_on": yesterday.isoformat()},
+        f"/project/images/{image.pk}/members/",
+        {"project_id": app_team.pk, "expires_on": yesterday.isoformat()},
         HTTP_HX_REQUEST="true",
     )
 
@@ -149,7 +174,9 @@ def test_an_expiry_in_the_past_is_refused(client_alice, make_image, app_team):
 
 @pytest.fixture
 def expired(make_image, app_team):
-    image = make_image("golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.ACCEPTED})
+    image = make_image(
+        "golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.ACCEPTED}
+    )
     ImageMember.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
     return image
 
@@ -193,9 +220,18 @@ def test_the_command_removes_expired_shares_and_tells_both_sides(
 
     assert list(ImageMember.objects.values_list("image__name", flat=True)) == ["lasting"]
     event = ShareEvent.objects.get()
-    assert (event.kind, event.target.name, event.from_status, event.actor) == ("expired", "app-team", "accepted", None)
-    assert "app-team</strong>'s share of <strong>golden-ubuntu</strong> expired" in _html(client_alice, "/project/notifications/")
-    assert "Your share of <strong>golden-ubuntu</strong> from platform expired" in _html(client_bob, "/project/notifications/")
+    assert (event.kind, event.target.name, event.from_status, event.actor) == (
+        "expired",
+        "app-team",
+        "accepted",
+        None,
+    )
+    assert "app-team</strong>'s share of <strong>golden-ubuntu</strong> expired" in _html(
+        client_alice, "/project/notifications/"
+    )
+    assert "Your share of <strong>golden-ubuntu</strong> from platform expired" in _html(
+        client_bob, "/project/notifications/"
+    )
     assert access.can_use(scopes_for(bob, None), lasting)
 
 
@@ -207,15 +243,23 @@ def test_an_expired_share_must_be_removed_before_sharing_again(alice, expired, a
 # Confirmation before delete and deactivate
 
 
-def test_deleting_an_image_projects_use_needs_the_count_confirmed(client_alice, make_image, app_team, data_team):
-    image = make_image(visibility=Visibility.SHARED, members={app_team: MemberStatus.ACCEPTED, data_team: MemberStatus.PENDING})
+def test_deleting_an_image_projects_use_needs_the_count_confirmed(
+    client_alice, make_image, app_team, data_team
+):
+    image = make_image(
+        visibility=Visibility.SHARED,
+        members={app_team: MemberStatus.ACCEPTED, data_team: MemberStatus.PENDING},
+    )
 
     page = client_alice.get(f"/project/images/{image.pk}/delete/").content.decode()
     unconfirmed = client_alice.post(f"/project/images/{image.pk}/delete/")
     stale = client_alice.post(f"/project/images/{image.pk}/delete/", {"confirm_users": "2"})
 
     assert "I understand that 1 project will lose this image" in page
-    assert unconfirmed.status_code == 422 and "1 project uses this image: confirm to delete it." in unconfirmed.content.decode()
+    assert (
+        unconfirmed.status_code == 422
+        and "1 project uses this image: confirm to delete it." in unconfirmed.content.decode()
+    )
     assert stale.status_code == 422
     assert Image.objects.filter(pk=image.pk).exists()
     assert client_alice.post(f"/project/images/{image.pk}/delete/", {"confirm_users": "1"}).status_code == 302
@@ -246,7 +290,9 @@ def test_deactivating_an_image_projects_use_needs_the_count_confirmed(client_roo
 
 
 def test_an_expired_share_can_no_longer_be_answered(make_image, app_team, bob):
-    image = make_image("golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING})
+    image = make_image(
+        "golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING}
+    )
     ImageMember.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     with pytest.raises(services.NotFound):
         services.member_accept(scope=scopes_for(bob, app_team.pk), image=image)

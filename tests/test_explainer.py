@@ -64,7 +64,9 @@ def test_the_explainer_agrees_with_the_rules_in_every_case(request, matrix, pers
         assert why.can_use == access.can_use(scope, image), case
         assert why.can_download == access.can_download(scope, image), case
         if why.reason == Reason.DORMANT:  # what is left depends on the visibility
-            assert image.visibility != Visibility.SHARED and why.can_see == (image.visibility != "private"), case
+            assert image.visibility != Visibility.SHARED and why.can_see == (image.visibility != "private"), (
+                case
+            )
         else:
             assert PROMISES[why.reason] == (why.can_see, why.can_use), case
         if why.reason == Reason.HIDDEN:
@@ -80,8 +82,14 @@ def test_the_owner_asks_about_a_project_and_gets_its_members_answer(bob, app_tea
 @pytest.mark.parametrize(
     ("visibility", "member", "status", "hidden", "reason", "words"),
     [
-        ("shared", "pending", "active", False, Reason.PENDING,
-         "app-team has a pending share: it sees the image under Shared with me but cannot use it until it accepts."),
+        (
+            "shared",
+            "pending",
+            "active",
+            False,
+            Reason.PENDING,
+            "app-team has a pending share: it sees the image under Shared with me but cannot use it until it accepts.",
+        ),
         ("private", "accepted", "active", False, Reason.DORMANT, "dormant because the image is private"),
         ("community", "pending", "active", False, Reason.DORMANT, "dormant because the image is community"),
         ("shared", "accepted", "deactivated", False, Reason.DEACTIVATED, "The image is deactivated"),
@@ -116,7 +124,9 @@ def test_the_owner_asks_on_the_members_tab(client_alice, make_image, app_team):
     assert 'id="explain-project-id"' in tab
 
     answer = client_alice.get(
-        f"/project/images/{image.pk}/explain/", {"project_id": app_team.pk}, HTTP_HX_REQUEST="true",
+        f"/project/images/{image.pk}/explain/",
+        {"project_id": app_team.pk},
+        HTTP_HX_REQUEST="true",
         HTTP_HX_TARGET="explain-result",
     ).content.decode()
 
@@ -128,23 +138,37 @@ def test_the_standalone_page_says_what_is_wrong_with_the_id(client_alice, make_i
     url = f"/project/images/{image.pk}/explain/"
 
     assert "not a project ID" in client_alice.get(url, {"project_id": "app-team"}).content.decode()
-    assert f"No project has the ID {'0' * 32}" in client_alice.get(url, {"project_id": "0" * 32}).content.decode()
+    assert (
+        f"No project has the ID {'0' * 32}"
+        in client_alice.get(url, {"project_id": "0" * 32}).content.decode()
+    )
 
 
 def test_the_owner_hears_it_owns_the_image(client_alice, make_image, platform):
     image = make_image()
-    page = client_alice.get(f"/project/images/{image.pk}/explain/", {"project_id": platform.pk}).content.decode()
+    page = client_alice.get(
+        f"/project/images/{image.pk}/explain/", {"project_id": platform.pk}
+    ).content.decode()
     assert "platform owns the image." in page
 
 
-def test_the_target_gets_its_own_answer_and_cannot_ask_about_others(client_bob, make_image, app_team, data_team):
-    image = make_image(visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING, data_team: "accepted"})
+def test_the_target_gets_its_own_answer_and_cannot_ask_about_others(
+    client_bob, make_image, app_team, data_team
+):
+    image = make_image(
+        visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING, data_team: "accepted"}
+    )
 
-    page = client_bob.get(f"/project/images/{image.pk}/explain/", {"project_id": data_team.pk}).content.decode()
+    page = client_bob.get(
+        f"/project/images/{image.pk}/explain/", {"project_id": data_team.pk}
+    ).content.decode()
 
     assert "app-team has a pending share" in page
     assert "data-team" not in page and 'id="explain-project-id"' not in page
-    assert f'href="/project/images/{image.pk}/explain/"' in client_bob.get(f"/project/images/{image.pk}/").content.decode()
+    assert (
+        f'href="/project/images/{image.pk}/explain/"'
+        in client_bob.get(f"/project/images/{image.pk}/").content.decode()
+    )
 
 
 def test_a_project_that_cannot_see_the_image_gets_404(client_carol, make_image, app_team):

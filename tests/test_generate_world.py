@@ -23,7 +23,9 @@ def _generate(**options) -> str:
 
 
 def _snapshot() -> tuple:
-    images = sorted(Image.objects.filter(owner__name__startswith="gen-").values_list("pk", "name", "visibility", "size"))
+    images = sorted(
+        Image.objects.filter(owner__name__startswith="gen-").values_list("pk", "name", "visibility", "size")
+    )
     members = sorted(ImageMember.objects.values_list("image_id", "member_id", "status"))
     projects = sorted(Project.objects.filter(name__startswith="gen-").values_list("pk", "name"))
     return projects, images, members
@@ -37,7 +39,11 @@ def test_it_generates_the_asked_world_beside_the_demo_world(make_image):
     generated = Image.objects.filter(owner__name__startswith="gen-")
     assert generated.count() == 400
     by_visibility = dict(generated.values_list("visibility").annotate(n=Count("pk")))
-    assert by_visibility[Visibility.PRIVATE] > by_visibility[Visibility.SHARED] > by_visibility[Visibility.PUBLIC]
+    assert (
+        by_visibility[Visibility.PRIVATE]
+        > by_visibility[Visibility.SHARED]
+        > by_visibility[Visibility.PUBLIC]
+    )
     members = ImageMember.objects.all()
     assert members.count() == 300
     assert not members.exclude(image__visibility=Visibility.SHARED).exists()
@@ -45,7 +51,9 @@ def test_it_generates_the_asked_world_beside_the_demo_world(make_image):
     assert not members.values("image", "member").annotate(n=Count("pk")).filter(n__gt=1).exists()
     assert all(len(p) <= 5 for p in generated.values_list("properties", flat=True))
     for project in Project.objects.filter(name__startswith="gen-"):
-        assert RoleAssignment.objects.filter(project=project, role=Role.MEMBER, user__username=project.name).exists()
+        assert RoleAssignment.objects.filter(
+            project=project, role=Role.MEMBER, user__username=project.name
+        ).exists()
     assert Image.objects.get(pk=demo.pk).name == "golden"
     assert "browser:" in report and "owner:" in report
 

@@ -12,7 +12,6 @@ from django.test import Client
 from dashboard.models import Project, Role, RoleAssignment
 
 from .conftest import PASSWORD
-from .store_fixtures import isolated_store  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,7 +114,10 @@ def test_the_demo_world_loads_idempotently(db, isolated_store):
     call_command("demo_world")
     call_command("demo_world")
     assert set(Project.objects.values_list("name", flat=True)) == {"platform", "app-team", "data-team"}
-    roles = {(a.user.username, a.project.name, a.role) for a in RoleAssignment.objects.select_related("user", "project")}
+    roles = {
+        (a.user.username, a.project.name, a.role)
+        for a in RoleAssignment.objects.select_related("user", "project")
+    }
     assert ("dave", "app-team", "reader") in roles and ("admin", "platform", "admin") in roles
     from images.models import Image, ImageMember, Visibility
 
@@ -143,7 +145,10 @@ def test_production_settings_pass_the_deploy_check():
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -151,7 +156,9 @@ def test_production_settings_pass_the_deploy_check():
 def test_production_refuses_to_start_without_a_secret_key():
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
     env["DJANGO_DEBUG"] = "0"
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
 
@@ -159,5 +166,7 @@ def test_production_refuses_to_start_without_a_secret_key():
 @pytest.mark.parametrize("value", ["maybe", "2"])
 def test_a_bad_boolean_setting_is_reported(value):
     env = {**os.environ, "DJANGO_DEBUG": value}
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert "DJANGO_DEBUG must be a boolean" in result.stderr

@@ -56,7 +56,10 @@ def test_it_creates_a_private_queued_image_owned_by_the_current_project(client_a
     assert response.status_code == 302
     assert response["Location"] == f"/project/images/{image.pk}/"
     assert (image.name, image.owner, image.visibility, image.status) == (
-        "golden-ubuntu", platform, Visibility.PRIVATE, Status.QUEUED
+        "golden-ubuntu",
+        platform,
+        Visibility.PRIVATE,
+        Status.QUEUED,
     )
     assert (image.disk_format, image.container_format, image.min_disk) == ("qcow2", "bare", 10)
     detail = client_alice.get(response["Location"]).content.decode()
@@ -89,13 +92,24 @@ def test_it_edits_name_visibility_protected_and_minimums(client_alice, make_imag
 
     response = client_alice.post(
         _edit_url(image),
-        _edit_form(image, name="golden-ubuntu-24.04", visibility="community", protected=True, min_disk=20, min_ram=2048),
+        _edit_form(
+            image,
+            name="golden-ubuntu-24.04",
+            visibility="community",
+            protected=True,
+            min_disk=20,
+            min_ram=2048,
+        ),
     )
 
     assert response.status_code == 302
     image.refresh_from_db()
     assert (image.name, image.visibility, image.protected, image.min_disk, image.min_ram) == (
-        "golden-ubuntu-24.04", Visibility.COMMUNITY, True, 20, 2048
+        "golden-ubuntu-24.04",
+        Visibility.COMMUNITY,
+        True,
+        20,
+        2048,
     )
     assert "Image golden-ubuntu-24.04 saved." in client_alice.get(response["Location"]).content.decode()
 
@@ -124,7 +138,9 @@ def test_it_shows_the_current_values_in_the_edit_form(client_alice, make_image):
 
 
 def test_it_refuses_to_delete_a_protected_image(client_alice, make_image, app_team):
-    image = make_image("golden-ubuntu", visibility=Visibility.SHARED, protected=True, members={app_team: "accepted"})
+    image = make_image(
+        "golden-ubuntu", visibility=Visibility.SHARED, protected=True, members={app_team: "accepted"}
+    )
 
     page = client_alice.get(_delete_url(image)).content.decode()
     response = client_alice.post(_delete_url(image))
@@ -132,13 +148,18 @@ def test_it_refuses_to_delete_a_protected_image(client_alice, make_image, app_te
     assert "This image is protected." in page
     assert "Delete Image</button>" not in page
     assert response.status_code == 403
-    assert "golden-ubuntu is protected and cannot be deleted. Unset Protected first." in response.content.decode()
+    assert (
+        "golden-ubuntu is protected and cannot be deleted. Unset Protected first."
+        in response.content.decode()
+    )
     assert Image.objects.filter(pk=image.pk).exists()
     assert ImageMember.objects.filter(image=image).exists()
 
 
 def test_it_deletes_an_unprotected_image_and_its_members(client_alice, client_bob, make_image, app_team):
-    image = make_image("golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.ACCEPTED})
+    image = make_image(
+        "golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.ACCEPTED}
+    )
 
     page = client_alice.get(_delete_url(image)).content.decode()
     response = client_alice.post(_delete_url(image), {"confirm_users": "1"})  # issue 6: confirmed
@@ -319,9 +340,7 @@ def test_it_does_not_let_another_project_edit_or_delete_an_image_it_can_see(
 # Admin → Images
 
 
-def test_it_lists_every_projects_images_for_a_platform_admin(
-    client_root, make_image, app_team, data_team
-):
+def test_it_lists_every_projects_images_for_a_platform_admin(client_root, make_image, app_team, data_team):
     images = [
         make_image("platform-private"),
         make_image("app-shared", owner=app_team, visibility=Visibility.SHARED),

@@ -81,7 +81,9 @@ def test_an_outsider_is_told_nothing(client_carol, shared, bob):
     assert ">0</span>" in _badge(client_carol)
 
 
-def test_the_header_counts_unread_notifications_until_they_are_marked_read(client_bob, alice, make_image, app_team):
+def test_the_header_counts_unread_notifications_until_they_are_marked_read(
+    client_bob, alice, make_image, app_team
+):
     a = scopes_for(alice, None)
     assert ">0</span>" in _badge(client_bob)
     for name in ("one", "two"):
@@ -95,7 +97,9 @@ def test_the_header_counts_unread_notifications_until_they_are_marked_read(clien
     assert response.status_code == 302
     assert 'aria-label="0 unread notifications"' in _badge(client_bob)
     assert '<span class="tag">new</span>' not in _notices(client_bob)
-    services.image_share(scope=a, image=make_image("three", visibility=Visibility.SHARED), project_id=app_team.pk)
+    services.image_share(
+        scope=a, image=make_image("three", visibility=Visibility.SHARED), project_id=app_team.pk
+    )
     assert 'aria-label="1 unread notification"' in _badge(client_bob)
 
 
@@ -130,7 +134,9 @@ def test_the_inbox_costs_the_same_whatever_the_number_of_notices(
 ):
     a = scopes_for(alice, None)
     for i in range(n):
-        services.image_share(scope=a, image=make_image(f"img-{i}", visibility=Visibility.SHARED), project_id=app_team.pk)
+        services.image_share(
+            scope=a, image=make_image(f"img-{i}", visibility=Visibility.SHARED), project_id=app_team.pk
+        )
     # 1 session, 2 user, 3 role assignments, 4 read marker, 5 notices (+owner, +target, +my share
     # status), 6 pending shares (+owner), 7 header badges (pending and unread in one query)
     with django_assert_num_queries(7):
@@ -169,7 +175,10 @@ def test_the_target_projects_users_get_an_email_after_the_commit(
     assert len(mailoutbox) == 1
     message = mailoutbox[0]
     assert sorted(message.bcc) == ["bob@example.org", "dave@example.org"]
-    assert message.subject == "[Cloud dashboard] platform shared the image golden-ubuntu with app-team. Accept or reject it on the dashboard."
+    assert (
+        message.subject
+        == "[Cloud dashboard] platform shared the image golden-ubuntu with app-team. Accept or reject it on the dashboard."
+    )
 
 
 def test_the_owner_gets_an_email_when_the_target_answers(
@@ -179,10 +188,14 @@ def test_the_owner_gets_an_email_when_the_target_answers(
         services.member_reject(scope=scopes_for(bob, None), image=shared)
     notify.wait_for_sending()
 
-    assert [(m.bcc, m.body) for m in mailoutbox] == [(["alice@example.org"], "app-team rejected the image golden-ubuntu.")]
+    assert [(m.bcc, m.body) for m in mailoutbox] == [
+        (["alice@example.org"], "app-team rejected the image golden-ubuntu.")
+    ]
 
 
-def test_no_email_when_turned_off(alice, with_emails, golden, app_team, mailoutbox, settings, django_capture_on_commit_callbacks):
+def test_no_email_when_turned_off(
+    alice, with_emails, golden, app_team, mailoutbox, settings, django_capture_on_commit_callbacks
+):
     settings.SHARING_EMAILS = False
     with django_capture_on_commit_callbacks(execute=True):
         services.image_share(scope=scopes_for(alice, None), image=golden, project_id=app_team.pk)

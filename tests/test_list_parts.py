@@ -64,8 +64,12 @@ def test_the_pages_parts_are_exactly_each_tabs_list(mixed_world, scopes, tab):
 
 @pytest.mark.parametrize("visibility", [None, *access.API_VISIBILITIES])
 def test_the_apis_parts_are_exactly_its_list(mixed_world, scopes, visibility):
-    for scope, status, hidden in itertools.product(scopes, [None, *access.API_MEMBER_STATUSES], [False, True]):
-        parts = access.api_listed_image_parts(scope, visibility=visibility, member_status=status, hidden=hidden)
+    for scope, status, hidden in itertools.product(
+        scopes, [None, *access.API_MEMBER_STATUSES], [False, True]
+    ):
+        parts = access.api_listed_image_parts(
+            scope, visibility=visibility, member_status=status, hidden=hidden
+        )
         whole = access.api_listed_images(scope, visibility=visibility, member_status=status, hidden=hidden)
         _assert_same_set(parts, whole)
 

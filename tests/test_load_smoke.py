@@ -19,7 +19,13 @@ def test_a_short_load_fails_nothing_and_loses_no_share(live_server):
     # The in-memory SQLite test database is one connection shared with the server thread: one user.
     users = 5 if connection.vendor == "postgresql" else 1
     stats, ledger, _ = load.run_load(
-        base, accounts, images, users=users, seconds=4, think=0.02, seed=1,
+        base,
+        accounts,
+        images,
+        users=users,
+        seconds=4,
+        think=0.02,
+        seed=1,
         existing=load.existing_shares(accounts, images),
     )
     assert stats.errors == []

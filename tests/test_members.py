@@ -239,7 +239,11 @@ def test_it_shows_the_project_name_for_a_valid_id(client_alice, golden, app_team
 
 @pytest.mark.parametrize(
     ("project_id", "message"),
-    [("app-te", "That is not a project ID"), ("f" * 32, "No project has the ID"), ("{platform}", "owns this image")],
+    [
+        ("app-te", "That is not a project ID"),
+        ("f" * 32, "No project has the ID"),
+        ("{platform}", "owns this image"),
+    ],
 )
 def test_it_says_why_an_id_cannot_be_used_while_typing(client_alice, golden, platform, project_id, message):
     response = _lookup(client_alice, golden, project_id.format(platform=platform.pk))
@@ -255,7 +259,9 @@ def test_it_shows_nothing_for_an_empty_lookup(client_alice, golden):
     assert '<p id="member-lookup" class="lookup" aria-live="polite"></p>' in html
 
 
-def test_it_does_not_let_others_look_up_projects_through_an_image(client_bob, client_carol, shared_pending, data_team):
+def test_it_does_not_let_others_look_up_projects_through_an_image(
+    client_bob, client_carol, shared_pending, data_team
+):
     assert _lookup(client_bob, shared_pending, data_team.pk).status_code == 403
     assert _lookup(client_carol, shared_pending, data_team.pk).status_code == 404
 
@@ -350,7 +356,9 @@ def test_it_lets_the_target_answer_a_share_with_a_plain_post(client_bob, make_im
 
 
 def test_it_does_not_redirect_a_share_answer_off_site(client_bob, shared_pending):
-    response = client_bob.post(_respond_url(shared_pending), {"status": "accepted", "next": "https://evil.example/"})
+    response = client_bob.post(
+        _respond_url(shared_pending), {"status": "accepted", "next": "https://evil.example/"}
+    )
 
     assert response["Location"] == f"/project/images/{shared_pending.pk}/"
 
@@ -384,9 +392,15 @@ def test_it_answers_a_share_from_the_detail_page_over_htmx(client_bob, make_imag
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith(f'<section id="share-box" class="share-box share-box-{after}"')
-    buttons = {label for value, label in [("accepted", "Accept"), ("rejected", "Reject"), ("pending", "Back to pending")]
-               if f'<button type="submit" class="btn{" btn-primary" if value == "accepted" else ""}">{label}</button>' in html}
-    assert buttons == {"Accept", "Reject", "Back to pending"} - {{"accepted": "Accept", "rejected": "Reject", "pending": "Back to pending"}[after]}
+    buttons = {
+        label
+        for value, label in [("accepted", "Accept"), ("rejected", "Reject"), ("pending", "Back to pending")]
+        if f'<button type="submit" class="btn{" btn-primary" if value == "accepted" else ""}">{label}</button>'
+        in html
+    }
+    assert buttons == {"Accept", "Reject", "Back to pending"} - {
+        {"accepted": "Accept", "rejected": "Reject", "pending": "Back to pending"}[after]
+    }
     assert 'id="pending-badge"' in html
     assert "<html" not in html
     assert _status(image, app_team) == after
@@ -438,7 +452,9 @@ def test_it_refuses_to_answer_a_share_of_another_project(client_carol, make_imag
 # Readers and strangers
 
 
-def test_it_does_not_let_a_reader_add_members_to_their_own_projects_image(client_dave, make_image, app_team, data_team):
+def test_it_does_not_let_a_reader_add_members_to_their_own_projects_image(
+    client_dave, make_image, app_team, data_team
+):
     image = make_image("team-build", owner=app_team)
 
     tab = client_dave.get(f"/project/images/{image.pk}/?tab=members")
@@ -507,7 +523,9 @@ def test_it_does_not_show_a_target_the_member_list(client_bob, make_image, app_t
 def test_it_answers_404_to_a_stranger_for_everything_about_an_invisible_image(
     client_carol, make_image, app_team, data_team, method, path, data, htmx
 ):
-    image = make_image("golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING})
+    image = make_image(
+        "golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING}
+    )
     fill = {"app_team": app_team.pk, "data_team": data_team.pk}
     url = f"/project/images/{image.pk}{path.format(**fill)}"
     data = {k: v.format(**fill) if isinstance(v, str) else v for k, v in (data or {}).items()}
@@ -518,7 +536,9 @@ def test_it_answers_404_to_a_stranger_for_everything_about_an_invisible_image(
     assert "golden-ubuntu" not in response.content.decode()
     image.refresh_from_db()
     assert (image.name, image.visibility) == ("golden-ubuntu", Visibility.SHARED)
-    assert list(ImageMember.objects.values_list("member_id", "status")) == [(app_team.pk, MemberStatus.PENDING)]
+    assert list(ImageMember.objects.values_list("member_id", "status")) == [
+        (app_team.pk, MemberStatus.PENDING)
+    ]
 
 
 # CSRF
@@ -558,7 +578,9 @@ def test_it_refuses_a_remove_without_a_csrf_token(alice, shared_pending, app_tea
     assert _status(shared_pending, app_team) == MemberStatus.PENDING
 
     token = _token(client, f"/project/images/{shared_pending.pk}/?tab=members")
-    assert client.post(_remove_url(shared_pending, app_team), {"csrfmiddlewaretoken": token}).status_code == 302
+    assert (
+        client.post(_remove_url(shared_pending, app_team), {"csrfmiddlewaretoken": token}).status_code == 302
+    )
     assert _status(shared_pending, app_team) is None
 
 
@@ -576,7 +598,9 @@ def test_it_refuses_an_accept_without_a_csrf_token(bob, shared_pending, app_team
 
 def test_it_links_the_badge_to_a_list_showing_every_share_it_counts(client_bob, make_image, app_team):
     # An owner may hide an image it shares; the target must still find the share the badge counts.
-    image = make_image("old-build", visibility=Visibility.SHARED, os_hidden=True, members={app_team: MemberStatus.PENDING})
+    image = make_image(
+        "old-build", visibility=Visibility.SHARED, os_hidden=True, members={app_team: MemberStatus.PENDING}
+    )
     html = client_bob.get("/project/images/").content.decode()
     assert 'aria-label="1 pending share"' in html
 
@@ -612,7 +636,9 @@ def test_it_switches_to_the_members_tab_over_htmx(client_alice, shared_pending, 
     assert "Add Member</button>" in html
 
 
-def test_it_gives_a_target_the_overview_when_it_asks_for_the_members_tab(client_bob, shared_pending, app_team):
+def test_it_gives_a_target_the_overview_when_it_asks_for_the_members_tab(
+    client_bob, shared_pending, app_team
+):
     response = client_bob.get(
         f"/project/images/{shared_pending.pk}/?tab=members", HTTP_HX_TARGET="tab-panel", **HX
     )

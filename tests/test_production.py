@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -28,7 +27,10 @@ def test_it_reports_a_healthy_database_without_signing_in(db):
 def test_it_logs_one_json_line_per_request_with_its_query_count(client_bob, caplog):
     client_bob.get("/project/images/")  # the session settles its current project
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="dashboard.requests"), CaptureQueriesContext(connection) as queries:
+    with (
+        caplog.at_level(logging.INFO, logger="dashboard.requests"),
+        CaptureQueriesContext(connection) as queries,
+    ):
         client_bob.get("/project/images/?tab=shared")
     lines = [r.getMessage() for r in caplog.records if r.name == "dashboard.requests"]
     assert len(lines) == 1
@@ -63,7 +65,10 @@ def _production_env(**extra) -> dict:
 def test_the_deploy_checks_pass_in_production():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=_production_env(), capture_output=True, text=True,
+        cwd=ROOT,
+        env=_production_env(),
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -126,7 +126,9 @@ def test_min_disk_and_min_ram_set_the_images_own_fields(client_alice, image):
 # Who may edit: members and readers see, only the owner (and admins) edit
 
 
-@pytest.mark.parametrize("persona", ["bob", "dave", "erin"], ids=["target-member", "target-reader", "owner-reader"])
+@pytest.mark.parametrize(
+    "persona", ["bob", "dave", "erin"], ids=["target-member", "target-reader", "owner-reader"]
+)
 def test_members_and_readers_see_properties_but_cannot_change_them(request, image, persona):
     client = request.getfixturevalue(f"client_{persona}")
     page = client.get(url(image)).content.decode()
@@ -276,7 +278,9 @@ def test_the_image_api_applies_the_same_rules(alice, image):
     scope = scopes_for(alice, None)
 
     def patch(key, value):
-        return services.image_patch(scope=scope, image=image, operations=[{"op": "add", "path": f"/{key}", "value": value}])
+        return services.image_patch(
+            scope=scope, image=image, operations=[{"op": "add", "path": f"/{key}", "value": value}]
+        )
 
     with pytest.raises(services.InvalidInput, match="not a value of hw_disk_bus"):
         patch("hw_disk_bus", "floppy")
@@ -299,8 +303,9 @@ def test_an_image_has_at_most_the_configured_number_of_properties(client_alice, 
     # At the limit, changing a property is still fine; and the API counts the same way.
     assert set_property(client_alice, image, "hw_disk_bus", "scsi", origin="row").status_code == 302
     with pytest.raises(services.LimitExceeded):
-        services.image_patch(scope=scopes_for(alice, None), image=image,
-                             operations=[{"op": "add", "path": "/x", "value": "y"}])
+        services.image_patch(
+            scope=scopes_for(alice, None), image=image, operations=[{"op": "add", "path": "/x", "value": "y"}]
+        )
     image.refresh_from_db()
     assert image.properties == {"os_distro": "ubuntu", "build": "2024-06", "hw_disk_bus": "scsi"}
 
@@ -328,7 +333,14 @@ def test_a_tag_is_at_most_255_characters(client_alice, image):
 def test_the_key_field_suggests_the_well_known_keys(client_alice, image):
     page = client_alice.get(url(image)).content.decode()
     datalist = page.split('<datalist id="property-keys">', 1)[1].split("</datalist>", 1)[0]
-    for key in ("architecture", "hw_disk_bus", "hw_cpu_cores", "os_secure_boot", "img_config_drive", "min_ram"):
+    for key in (
+        "architecture",
+        "hw_disk_bus",
+        "hw_cpu_cores",
+        "os_secure_boot",
+        "img_config_drive",
+        "min_ram",
+    ):
         assert f'<option value="{key}">' in datalist
     assert datalist.count("<option") == len(properties.CATALOG)
     assert "<summary>Well-known keys</summary>" in page  # the help, without JavaScript

@@ -12,7 +12,9 @@ from images.models import ImageMember, MemberStatus, Visibility
 def world(make_image, app_team, platform):
     def build(n_images: int, n_members: int = 0):
         for i in range(n_images):
-            visibility = [Visibility.PRIVATE, Visibility.SHARED, Visibility.PUBLIC, Visibility.COMMUNITY][i % 4]
+            visibility = [Visibility.PRIVATE, Visibility.SHARED, Visibility.PUBLIC, Visibility.COMMUNITY][
+                i % 4
+            ]
             members = {app_team: MemberStatus.PENDING} if visibility == Visibility.SHARED else {}
             make_image(f"image-{i:04d}", visibility=visibility, members=members)
         shared = make_image("golden", visibility=Visibility.SHARED, members={app_team: MemberStatus.ACCEPTED})
@@ -57,7 +59,9 @@ def test_every_tab_costs_the_same(client_bob, world, django_assert_num_queries, 
 
 
 @pytest.mark.parametrize("n_members", [3, 120])
-def test_it_shows_the_members_tab_in_constant_queries(client_alice, world, django_assert_num_queries, n_members):
+def test_it_shows_the_members_tab_in_constant_queries(
+    client_alice, world, django_assert_num_queries, n_members
+):
     image = world(5, n_members=n_members)
     # 1 session, 2 user, 3 role assignments, 4 image (+owner, +my share status),
     # 5 members (+project), 6 pending-share badge
@@ -66,7 +70,9 @@ def test_it_shows_the_members_tab_in_constant_queries(client_alice, world, djang
     assert response.content.decode().count('<tr id="member-') == n_members + 1
 
 
-def test_it_shows_the_detail_page_to_a_target_in_constant_queries(client_bob, world, django_assert_num_queries):
+def test_it_shows_the_detail_page_to_a_target_in_constant_queries(
+    client_bob, world, django_assert_num_queries
+):
     image = world(5, n_members=50)
     # 1 session, 2 user, 3 role assignments, 4 image (+owner), 5 my share, 6 pending-share badge
     with django_assert_num_queries(6):

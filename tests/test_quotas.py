@@ -10,11 +10,15 @@ from dashboard.identity import scopes_for
 from images import quotas, services
 from images.models import Image, ProjectQuota, Status
 
-from .store_fixtures import fs_store, isolated_store, s3_store, seaweedfs, store  # noqa: F401
-
 MiB = 1024 * 1024
-CREATE = {"name": "one-more", "disk_format": "raw", "container_format": "bare",
-          "visibility": "private", "min_disk": 0, "min_ram": 0}
+CREATE = {
+    "name": "one-more",
+    "disk_format": "raw",
+    "container_format": "bare",
+    "visibility": "private",
+    "min_disk": 0,
+    "min_ram": 0,
+}
 
 
 def put(client, image, data: bytes):
@@ -61,8 +65,12 @@ def test_an_upload_is_refused_up_front_by_its_content_length(client_alice, make_
     image = queued(make_image)
     body = Counting(b"x" * 500)
     response = client_alice.generic(
-        "PUT", f"/project/images/{image.pk}/file/", b"", CONTENT_TYPE="application/octet-stream",
-        CONTENT_LENGTH="500", **{"wsgi.input": body},
+        "PUT",
+        f"/project/images/{image.pk}/file/",
+        b"",
+        CONTENT_TYPE="application/octet-stream",
+        CONTENT_LENGTH="500",
+        **{"wsgi.input": body},
     )
     assert response.status_code == 413
     error = response.json()["error"].replace("\xa0", " ")  # filesizeformat's no-break spaces
@@ -75,7 +83,9 @@ def test_an_upload_is_refused_up_front_by_its_content_length(client_alice, make_
     assert quotas.usage_of(image.owner_id)[quotas.SIZE_TOTAL] == 600
 
 
-def test_an_upload_of_unknown_length_stops_when_the_streamed_bytes_exceed_the_quota(alice, make_image, settings, store):
+def test_an_upload_of_unknown_length_stops_when_the_streamed_bytes_exceed_the_quota(
+    alice, make_image, settings, store
+):
     settings.IMAGE_QUOTA_SIZE_TOTAL = 10 * MiB
     image = queued(make_image)
     sent = []
@@ -93,7 +103,10 @@ def test_an_upload_of_unknown_length_stops_when_the_streamed_bytes_exceed_the_qu
     assert (image.status, image.size, image.upload_reserved) == (Status.QUEUED, None, 0)
     assert store.keys() == []
     assert quotas.usage_of(image.owner_id) == {
-        quotas.COUNT_TOTAL: 1, quotas.SIZE_TOTAL: 0, quotas.COUNT_UPLOADING: 0}
+        quotas.COUNT_TOTAL: 1,
+        quotas.SIZE_TOTAL: 0,
+        quotas.COUNT_UPLOADING: 0,
+    }
 
 
 def test_an_upload_filling_the_quota_exactly_is_accepted(client_alice, make_image, settings, fs_store):
@@ -134,7 +147,9 @@ def test_a_platform_admin_edits_a_projects_quotas(client_root, client_alice, app
     assert client_alice.get(url).status_code == 403
     assert client_alice.post(url, {"image_count_total": "5"}).status_code == 403
     assert app_team.name in client_root.get("/admin/quotas/").content.decode()
-    response = client_root.post(url, {"image_count_total": "5", "image_size_total": "-1", "image_count_uploading": ""})
+    response = client_root.post(
+        url, {"image_count_total": "5", "image_size_total": "-1", "image_count_uploading": ""}
+    )
     assert response.status_code == 302
     row = ProjectQuota.objects.get(project=app_team)
     assert (row.image_count_total, row.image_size_total, row.image_count_uploading) == (5, -1, None)
@@ -180,7 +195,10 @@ def test_concurrent_uploads_cannot_both_take_the_last_bytes(alice, make_image, s
 
     def upload(image):
         return lambda: services.image_upload(
-            scope=scope, image=image, chunks=[b"r" * 300, b"r" * 300], declared_length=600 if declared else None
+            scope=scope,
+            image=image,
+            chunks=[b"r" * 300, b"r" * 300],
+            declared_length=600 if declared else None,
         )
 
     results = _race([upload(i) for i in images])

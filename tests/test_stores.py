@@ -8,8 +8,6 @@ from django.core.exceptions import ImproperlyConfigured
 
 from images import stores
 
-from .store_fixtures import fs_store, isolated_store, s3_store, seaweedfs, store  # noqa: F401
-
 MiB = 1024 * 1024
 
 

@@ -12,8 +12,6 @@ import pytest
 from images import services, stores
 from images.models import Image, MemberStatus, Status, Visibility
 
-from .store_fixtures import fs_store, isolated_store, s3_store, seaweedfs, store  # noqa: F401
-
 MiB = 1024 * 1024
 
 
@@ -56,8 +54,14 @@ def test_it_uploads_and_downloads_through_the_dashboard(client_alice, queued, st
 
 
 def test_it_creates_an_image_with_its_file(client_alice, platform, store):
-    fields = {"name": "with-data", "disk_format": "qcow2", "container_format": "bare",
-              "visibility": "private", "min_disk": 0, "min_ram": 0}
+    fields = {
+        "name": "with-data",
+        "disk_format": "qcow2",
+        "container_format": "bare",
+        "visibility": "private",
+        "min_disk": 0,
+        "min_ram": 0,
+    }
     created = client_alice.post("/project/images/upload/", fields, HTTP_ACCEPT="application/json")
     assert created.status_code == 201, created.content
     urls = created.json()
@@ -71,8 +75,14 @@ def test_it_creates_an_image_with_its_file(client_alice, platform, store):
 
 
 def test_the_create_page_without_javascript_creates_the_image_queued(client_alice):
-    fields = {"name": "no-js", "disk_format": "raw", "container_format": "bare",
-              "visibility": "private", "min_disk": 0, "min_ram": 0}
+    fields = {
+        "name": "no-js",
+        "disk_format": "raw",
+        "container_format": "bare",
+        "visibility": "private",
+        "min_disk": 0,
+        "min_ram": 0,
+    }
     response = client_alice.post("/project/images/upload/", fields)
     image = Image.objects.get(name="no-js")
     assert response.status_code == 302 and response["Location"] == f"/project/images/{image.pk}/upload/"
@@ -101,7 +111,9 @@ def test_it_sets_the_formats_chosen_on_the_upload_page(client_alice, make_image,
         ("vdi", bytes(100), "not a vdi image"),
     ],
 )
-def test_it_refuses_data_that_contradicts_the_disk_format(client_alice, make_image, fs_store, declared, data, message):
+def test_it_refuses_data_that_contradicts_the_disk_format(
+    client_alice, make_image, fs_store, declared, data, message
+):
     image = make_image("liar", status=Status.QUEUED, disk_format=declared, container_format="bare")
     response = put(client_alice, image, data)
     assert response.status_code == 400
@@ -138,8 +150,14 @@ def test_it_refuses_new_data_for_an_active_image(client_alice, queued, store):
 
 
 def test_readers_and_other_projects_cannot_upload(client_dave, client_carol, make_image, app_team, fs_store):
-    image = make_image("theirs", owner=app_team, status=Status.QUEUED, disk_format="raw", container_format="bare",
-                       visibility=Visibility.COMMUNITY)
+    image = make_image(
+        "theirs",
+        owner=app_team,
+        status=Status.QUEUED,
+        disk_format="raw",
+        container_format="bare",
+        visibility=Visibility.COMMUNITY,
+    )
     reader = put(client_dave, image, b"data")
     assert reader.status_code == 403 and "reader" in reader.json()["error"]
     assert put(client_carol, image, b"data").status_code == 403
@@ -172,19 +190,30 @@ class Disconnecting(io.RawIOBase):
 
 def put_stream(client, image, body, length: int):
     return client.generic(
-        "PUT", file_url(image), b"", CONTENT_TYPE="application/octet-stream",
-        CONTENT_LENGTH=str(length), **{"wsgi.input": body},
+        "PUT",
+        file_url(image),
+        b"",
+        CONTENT_TYPE="application/octet-stream",
+        CONTENT_LENGTH=str(length),
+        **{"wsgi.input": body},
     )
 
 
 @pytest.mark.parametrize("error", [True, False], ids=["reset", "closed"])
-def test_a_client_that_disconnects_leaves_the_image_queued_and_nothing_stored(client_alice, queued, store, error):
+def test_a_client_that_disconnects_leaves_the_image_queued_and_nothing_stored(
+    client_alice, queued, store, error
+):
     data = os.urandom(12 * MiB)
     response = put_stream(client_alice, queued, Disconnecting(data, 9 * MiB, error=error), len(data))
     assert response.status_code == 400
     assert "interrupted" in response.json()["error"] or "incomplete" in response.json()["error"]
     queued.refresh_from_db()
-    assert (queued.status, queued.size, queued.checksum, queued.upload_reserved) == (Status.QUEUED, None, "", 0)
+    assert (queued.status, queued.size, queued.checksum, queued.upload_reserved) == (
+        Status.QUEUED,
+        None,
+        "",
+        0,
+    )
     assert store.keys() == []
 
 
@@ -237,7 +266,9 @@ def test_a_large_upload_streams_in_flat_memory(client_alice, queued, store):
 @pytest.fixture
 def uploaded(make_image, fs_store):
     def make(**fields):
-        image = make_image("golden", status=Status.QUEUED, disk_format="raw", container_format="bare", **fields)
+        image = make_image(
+            "golden", status=Status.QUEUED, disk_format="raw", container_format="bare", **fields
+        )
         return services_upload(image)
 
     return make
@@ -271,7 +302,9 @@ def services_upload(image, data=b"golden bytes"):
         ("carol", Visibility.COMMUNITY, None, 200),
     ],
 )
-def test_download_is_for_whoever_may_use_the_image(request, uploaded, app_team, persona, visibility, share, expected):
+def test_download_is_for_whoever_may_use_the_image(
+    request, uploaded, app_team, persona, visibility, share, expected
+):
     client = request.getfixturevalue(f"client_{persona}")
     image = uploaded(visibility=visibility)
     if share:

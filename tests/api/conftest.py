@@ -17,9 +17,7 @@ def password_auth(username: str, project: str, *, password: str = PASSWORD, **sc
         "auth": {
             "identity": {
                 "methods": ["password"],
-                "password": {
-                    "user": {"name": username, "domain": {"name": "Default"}, "password": password}
-                },
+                "password": {"user": {"name": username, "domain": {"name": "Default"}, "password": password}},
             },
             "scope": {"project": scope_project or {"name": project, "domain": {"name": "Default"}}},
         }
@@ -27,8 +25,9 @@ def password_auth(username: str, project: str, *, password: str = PASSWORD, **sc
 
 
 def issue(client: Client, username: str, project: str, **kwargs):
-    return client.post(TOKENS_URL, json.dumps(password_auth(username, project, **kwargs)),
-                       content_type="application/json")
+    return client.post(
+        TOKENS_URL, json.dumps(password_auth(username, project, **kwargs)), content_type="application/json"
+    )
 
 
 class Api:

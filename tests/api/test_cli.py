@@ -12,7 +12,6 @@ import pytest
 from django.urls import reverse
 
 from images.models import ImageMember, MemberStatus, Visibility
-from tests.openstack_cli import openstack  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
@@ -29,23 +28,44 @@ def test_the_guides_commands_work_as_written(openstack, alice, bob, platform, ap
     # The platform team uploads an image: private by default, and the data comes back intact.
     data = tmp_path / "ubuntu.raw"
     data.write_bytes(os.urandom(200_000))
-    created = json.loads(openstack(
-        alice, platform, "image", "create", "--disk-format", "raw", "--container-format", "bare",
-        "--file", str(data), "ubuntu-24.04-lts", "-f", "json",
-    ))
+    created = json.loads(
+        openstack(
+            alice,
+            platform,
+            "image",
+            "create",
+            "--disk-format",
+            "raw",
+            "--container-format",
+            "bare",
+            "--file",
+            str(data),
+            "ubuntu-24.04-lts",
+            "-f",
+            "json",
+        )
+    )
     assert (created["visibility"], created["status"], created["size"]) == ("private", "active", 200_000)
     openstack(alice, platform, "image", "save", "--file", str(tmp_path / "back.raw"), "ubuntu-24.04-lts")
     assert (tmp_path / "back.raw").read_bytes() == data.read_bytes()
 
     # Share it with app-team: pending until app-team accepts.
     openstack(alice, platform, "image", "set", "--shared", "ubuntu-24.04-lts")
-    member = json.loads(openstack(alice, platform, "image", "add", "project", "ubuntu-24.04-lts", target_id, "-f", "json"))
+    member = json.loads(
+        openstack(alice, platform, "image", "add", "project", "ubuntu-24.04-lts", target_id, "-f", "json")
+    )
     assert (member["member_id"], member["status"]) == (target_id, "pending")
-    members = json.loads(openstack(alice, platform, "image", "member", "list", "ubuntu-24.04-lts", "-f", "json"))
+    members = json.loads(
+        openstack(alice, platform, "image", "member", "list", "ubuntu-24.04-lts", "-f", "json")
+    )
     assert [(m["Member ID"], m["Status"]) for m in members] == [(target_id, "pending")]
-    pending = openstack(bob, app_team, "image", "list", "--shared", "--member-status", "pending", "-f", "json")
+    pending = openstack(
+        bob, app_team, "image", "list", "--shared", "--member-status", "pending", "-f", "json"
+    )
     assert listed(pending) == ["ubuntu-24.04-lts"]
-    refused = openstack(bob, app_team, "image", "save", "--file", str(tmp_path / "no.raw"), created["id"], check=False)
+    refused = openstack(
+        bob, app_team, "image", "save", "--file", str(tmp_path / "no.raw"), created["id"], check=False
+    )
     assert refused.returncode != 0
 
     # Bob accepts in the browser; the image is in his catalog, from the CLI too.
@@ -76,7 +96,9 @@ def test_the_target_answers_shares_and_only_an_admin_makes_images_public(
     share.refresh_from_db()
     assert share.status == MemberStatus.REJECTED
     assert "golden" not in listed(openstack(bob, app_team, "image", "list", "-f", "json"))
-    rejected = openstack(bob, app_team, "image", "list", "--shared", "--member-status", "rejected", "-f", "json")
+    rejected = openstack(
+        bob, app_team, "image", "list", "--shared", "--member-status", "rejected", "-f", "json"
+    )
     assert listed(rejected) == ["golden"]
     openstack(bob, app_team, "image", "set", "--pending", image_id)
     openstack(bob, app_team, "image", "set", "--accept", "golden")
@@ -84,7 +106,9 @@ def test_the_target_answers_shares_and_only_an_admin_makes_images_public(
     assert share.status == MemberStatus.ACCEPTED
 
     # The owner cannot answer for the target; a member cannot make the image public; the admin can.
-    owner_accepts = openstack(alice, platform, "image", "set", "--accept", "--project", app_team.pk, "golden", check=False)
+    owner_accepts = openstack(
+        alice, platform, "image", "set", "--accept", "--project", app_team.pk, "golden", check=False
+    )
     assert "target project decides" in owner_accepts.stderr
     member_publishes = openstack(alice, platform, "image", "set", "--public", "golden", check=False)
     assert "Only a platform admin can make an image public" in member_publishes.stderr

@@ -63,7 +63,13 @@ def test_it_refuses_requests_without_a_token(client, make_image):
 def test_a_new_image_is_private_and_owned_by_the_callers_project(api_alice, platform):
     response = api_alice.post(
         "/image/v2/images",
-        {"name": "base", "disk_format": "qcow2", "container_format": "bare", "os_distro": "ubuntu", "tags": ["a"]},
+        {
+            "name": "base",
+            "disk_format": "qcow2",
+            "container_format": "bare",
+            "os_distro": "ubuntu",
+            "tags": ["a"],
+        },
     )
 
     assert response.status_code == 201
@@ -117,7 +123,12 @@ def test_the_owner_updates_with_a_json_patch(api_alice, make_image):
 
     assert response.status_code == 200
     image.refresh_from_db()
-    assert (image.name, image.properties, image.os_hidden, image.min_disk) == ("new", {"os_distro": "ubuntu"}, True, 10)
+    assert (image.name, image.properties, image.os_hidden, image.min_disk) == (
+        "new",
+        {"os_distro": "ubuntu"},
+        True,
+        10,
+    )
     assert response.json()["os_distro"] == "ubuntu"
 
 
@@ -133,7 +144,10 @@ def test_a_patch_needs_the_json_patch_content_type(api_alice, make_image):
 @pytest.mark.parametrize("path", ["/status", "/size", "/checksum", "/owner", "/id", "/created_at"])
 def test_a_patch_of_a_read_only_field_is_403_and_changes_nothing(api_alice, make_image, path):
     image = make_image("keep")
-    operations = [{"op": "replace", "path": "/name", "value": "changed"}, {"op": "replace", "path": path, "value": "x"}]
+    operations = [
+        {"op": "replace", "path": "/name", "value": "changed"},
+        {"op": "replace", "path": path, "value": "x"},
+    ]
 
     assert "read-only" in error(api_alice.patch(f"/image/v2/images/{image.pk}", operations), 403)
     image.refresh_from_db()
@@ -143,7 +157,10 @@ def test_a_patch_of_a_read_only_field_is_403_and_changes_nothing(api_alice, make
 def test_a_patch_replacing_a_missing_property_is_409(api_alice, make_image):
     image = make_image()
 
-    error(api_alice.patch(f"/image/v2/images/{image.pk}", [{"op": "replace", "path": "/nope", "value": "x"}]), 409)
+    error(
+        api_alice.patch(f"/image/v2/images/{image.pk}", [{"op": "replace", "path": "/nope", "value": "x"}]),
+        409,
+    )
     error(api_alice.patch(f"/image/v2/images/{image.pk}", [{"op": "remove", "path": "/nope"}]), 409)
 
 
@@ -166,7 +183,9 @@ def test_a_non_admin_cannot_make_an_image_public_but_an_admin_can(api_alice, api
 def test_a_member_cannot_change_the_image(api_bob, app_team, make_image):
     image = make_image(visibility=Visibility.SHARED, members={app_team: ACCEPTED})
 
-    error(api_bob.patch(f"/image/v2/images/{image.pk}", [{"op": "replace", "path": "/name", "value": "x"}]), 403)
+    error(
+        api_bob.patch(f"/image/v2/images/{image.pk}", [{"op": "replace", "path": "/name", "value": "x"}]), 403
+    )
     error(api_bob.delete(f"/image/v2/images/{image.pk}"), 403)
 
 
@@ -279,8 +298,18 @@ def test_the_list_sorts_and_pages_with_next_links(api_alice, make_image):
 
 @pytest.mark.parametrize(
     "query",
-    ["sort_key=colour", "sort_dir=sideways", "limit=-1", "limit=ten", "marker=6d1c4f0e-0000-4000-8000-000000000000",
-     "marker=nope", "visibility=everyone", "member_status=maybe", "size_min=big", "sort=name:asc&sort_key=name"],
+    [
+        "sort_key=colour",
+        "sort_dir=sideways",
+        "limit=-1",
+        "limit=ten",
+        "marker=6d1c4f0e-0000-4000-8000-000000000000",
+        "marker=nope",
+        "visibility=everyone",
+        "member_status=maybe",
+        "size_min=big",
+        "sort=name:asc&sort_key=name",
+    ],
 )
 def test_bad_list_parameters_are_400(api_alice, query):
     error(api_alice.get("/image/v2/images?" + query), 400)
@@ -316,7 +345,9 @@ def test_only_shared_images_have_members(api_alice, app_team, make_image):
     message = error(api_alice.post(f"/image/v2/images/{image.pk}/members", {"member": app_team.pk}), 403)
 
     assert "Only shared images have members" in message
-    assert "Only shared images have members" in error(api_alice.get(f"/image/v2/images/{image.pk}/members"), 403)
+    assert "Only shared images have members" in error(
+        api_alice.get(f"/image/v2/images/{image.pk}/members"), 403
+    )
     image.refresh_from_db()
     assert image.visibility == Visibility.PRIVATE
 
@@ -324,7 +355,9 @@ def test_only_shared_images_have_members(api_alice, app_team, make_image):
 def test_a_duplicate_member_is_409(api_alice, app_team, make_image):
     image = make_image(visibility=Visibility.SHARED, members={app_team: REJECTED})
 
-    assert "rejected" in error(api_alice.post(f"/image/v2/images/{image.pk}/members", {"member": app_team.pk}), 409)
+    assert "rejected" in error(
+        api_alice.post(f"/image/v2/images/{image.pk}/members", {"member": app_team.pk}), 409
+    )
 
 
 def test_a_member_over_the_limit_is_413(api_alice, app_team, data_team, make_image, settings):
@@ -381,7 +414,9 @@ def test_members_survive_shared_private_shared_with_their_status(api_alice, api_
     image = make_image(visibility=Visibility.SHARED, members={app_team: ACCEPTED})
 
     def visibility(value):
-        return api_alice.patch(f"/image/v2/images/{image.pk}", [{"op": "replace", "path": "/visibility", "value": value}])
+        return api_alice.patch(
+            f"/image/v2/images/{image.pk}", [{"op": "replace", "path": "/visibility", "value": value}]
+        )
 
     visibility("private")
     error(api_bob.get(f"/image/v2/images/{image.pk}"), 404)
@@ -402,7 +437,9 @@ def test_image_data_goes_up_and_comes_back(api_alice, make_image, settings, tmp_
     image = make_image(status=Status.QUEUED, disk_format="raw")
     data = bytes(range(256)) * 40
 
-    uploaded = api_alice.put(f"/image/v2/images/{image.pk}/file", data, content_type="application/octet-stream")
+    uploaded = api_alice.put(
+        f"/image/v2/images/{image.pk}/file", data, content_type="application/octet-stream"
+    )
     downloaded = api_alice.get(f"/image/v2/images/{image.pk}/file")
 
     assert uploaded.status_code == 204

@@ -19,22 +19,32 @@ def test_it_issues_a_project_scoped_token_with_a_catalog(client, alice, platform
     assert response["X-Subject-Token"]
     token = response.json()["token"]
     assert token["methods"] == ["password"]
-    assert token["user"] == {"id": str(alice.pk), "name": "alice", "domain": {"id": "default", "name": "Default"},
-                             "password_expires_at": None}
-    assert token["project"] == {"id": platform.pk, "name": "platform", "domain": {"id": "default", "name": "Default"}}
+    assert token["user"] == {
+        "id": str(alice.pk),
+        "name": "alice",
+        "domain": {"id": "default", "name": "Default"},
+        "password_expires_at": None,
+    }
+    assert token["project"] == {
+        "id": platform.pk,
+        "name": "platform",
+        "domain": {"id": "default", "name": "Default"},
+    }
     assert [r["name"] for r in token["roles"]] == ["member"]
     assert token["expires_at"].endswith("Z") and token["issued_at"].endswith("Z")
     services = {s["type"]: s for s in token["catalog"]}
     image_urls = {e["interface"]: e["url"] for e in services["image"]["endpoints"]}
-    assert image_urls == {i: "http://testserver/image/" for i in ("public", "internal", "admin")}
+    assert image_urls == dict.fromkeys(("public", "internal", "admin"), "http://testserver/image/")
     assert services["identity"]["endpoints"][0]["url"] == "http://testserver/identity/v3"
 
 
 def test_it_authenticates_by_user_id_and_project_id(client, alice, platform):
     body = {
         "auth": {
-            "identity": {"methods": ["password"],
-                         "password": {"user": {"id": str(alice.pk), "password": "correct-horse-battery"}}},
+            "identity": {
+                "methods": ["password"],
+                "password": {"user": {"id": str(alice.pk), "password": "correct-horse-battery"}},
+            },
             "scope": {"project": {"id": platform.pk}},
         }
     }
@@ -118,7 +128,9 @@ def test_it_answers_version_discovery(client):
 
 
 def _validate(api: Api, subject: str, method: str = "get"):
-    return getattr(api.client, method)(TOKENS_URL, headers={"X-Auth-Token": api.token, "X-Subject-Token": subject})
+    return getattr(api.client, method)(
+        TOKENS_URL, headers={"X-Auth-Token": api.token, "X-Subject-Token": subject}
+    )
 
 
 def test_it_validates_a_token_with_get_and_head(api_alice):

@@ -8,9 +8,10 @@ and every API route and method the server answers is described, so the two canno
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from django.http import HttpRequest
@@ -31,7 +32,9 @@ from .conftest import PATCH, TOKENS_URL, password_auth
 # nocatalog is a flag (`?nocatalog`), which only allowEmptyValue describes; openapi-core warns it is deprecated.
 pytestmark = pytest.mark.filterwarnings("ignore:Use of allowEmptyValue:DeprecationWarning")
 # The JSON patch media types are JSON, which openapi-core cannot tell from their names.
-SPEC = OpenAPI.from_dict(DOCUMENT, config=Config(extra_media_type_deserializers={t: json.loads for t in PATCH_TYPES}))
+SPEC = OpenAPI.from_dict(
+    DOCUMENT, config=Config(extra_media_type_deserializers=dict.fromkeys(PATCH_TYPES, json.loads))
+)
 METHODS = ("get", "head", "post", "put", "patch", "delete")
 API_NAMESPACES = {"identity", "image-api"}
 JSON = "application/json"
@@ -81,8 +84,16 @@ class World:
     def __init__(self, request, settings, tmp_path, make_image):
         fixture = request.getfixturevalue
         self.users = {name: fixture(name) for name in ("alice", "bob", "dave", "carol", "root")}
-        self.projects = {p.name: p for p in (fixture(n) for n in ("platform", "app_team", "data_team", "ops"))}
-        self.homes = {"alice": "platform", "bob": "app-team", "dave": "app-team", "carol": "data-team", "root": "ops"}
+        self.projects = {
+            p.name: p for p in (fixture(n) for n in ("platform", "app_team", "data_team", "ops"))
+        }
+        self.homes = {
+            "alice": "platform",
+            "bob": "app-team",
+            "dave": "app-team",
+            "carol": "data-team",
+            "root": "ops",
+        }
         self.settings = settings
         settings.IMAGE_STORE_DIR = tmp_path / "store"
         self.client = Client()
@@ -115,7 +126,11 @@ class World:
             headers["X-Auth-Token"] = self.token(call.user)
         arguments = {"headers": headers, **call.environ}
         if method in ("post", "put", "patch", "delete"):
-            body = call.body if isinstance(call.body, (str, bytes)) or call.body is None else json.dumps(call.body)
+            body = (
+                call.body
+                if isinstance(call.body, (str, bytes)) or call.body is None
+                else json.dumps(call.body)
+            )
             arguments.update(data=body or "", content_type=call.content_type)
         return arguments
 
@@ -132,7 +147,9 @@ class World:
         return Call(f"/image/v2/images/{image.pk}{suffix}", user, **kwargs)
 
     def upload(self, image: Image, data: bytes, user: str = "alice"):
-        return self.send("put", self.image(image, "/file", user, body=data, content_type="application/octet-stream"))
+        return self.send(
+            "put", self.image(image, "/file", user, body=data, content_type="application/octet-stream")
+        )
 
 
 @pytest.fixture
@@ -220,12 +237,25 @@ CASES = [
     Case("GET /identity/v3", 200, "version", lambda w: Call("/identity/v3")),
     Case("GET /identity/v3/", 200, "version", lambda w: Call("/identity/v3/")),
     Case(f"POST {TOKENS}", 201, "issue", lambda w: Call(TOKENS_URL, body=password_auth("alice", "platform"))),
-    Case(f"POST {TOKENS}", 201, "issue-by-ids",
-         lambda w: Call(TOKENS_URL, body=password_auth("alice", "", id=project(w, "platform")))),
+    Case(
+        f"POST {TOKENS}",
+        201,
+        "issue-by-ids",
+        lambda w: Call(TOKENS_URL, body=password_auth("alice", "", id=project(w, "platform"))),
+    ),
     Case(f"POST {TOKENS}", 400, "not-json", lambda w: Call(TOKENS_URL, body=NOT_JSON)),
-    Case(f"POST {TOKENS}", 401, "wrong-password",
-         lambda w: Call(TOKENS_URL, body=password_auth("alice", "platform", password="wrong"))),
-    Case(f"POST {TOKENS}", 401, "wrong-scope", lambda w: Call(TOKENS_URL, body=password_auth("alice", "data-team"))),
+    Case(
+        f"POST {TOKENS}",
+        401,
+        "wrong-password",
+        lambda w: Call(TOKENS_URL, body=password_auth("alice", "platform", password="wrong")),
+    ),
+    Case(
+        f"POST {TOKENS}",
+        401,
+        "wrong-scope",
+        lambda w: Call(TOKENS_URL, body=password_auth("alice", "data-team")),
+    ),
     Case(f"POST {TOKENS}", 401, "unscoped", unscoped),
     Case(f"POST {TOKENS}", 429, "throttled", throttled),
     Case(f"GET {TOKENS}", 200, "validate", lambda w: subject(w, "alice", "alice")),
@@ -235,91 +265,248 @@ CASES = [
     Case(f"DELETE {TOKENS}", 204, "revoke", lambda w: subject(w, "alice", "alice")),
     Case(f"DELETE {TOKENS}", 403, "another-users", lambda w: subject(w, "bob", "alice")),
     Case(f"DELETE {TOKENS}", 404, "unknown", lambda w: subject(w, "alice")),
-    Case("GET /identity/v3/projects", 200, "by-name", lambda w: Call("/identity/v3/projects?name=app-team", "bob")),
+    Case(
+        "GET /identity/v3/projects",
+        200,
+        "by-name",
+        lambda w: Call("/identity/v3/projects?name=app-team", "bob"),
+    ),
     Case("GET /identity/v3/projects", 200, "all-for-admin", lambda w: Call("/identity/v3/projects", "root")),
-    Case("GET /identity/v3/projects", 403, "not-mine", lambda w: Call("/identity/v3/projects?name=platform", "bob")),
-    Case("GET /identity/v3/projects/{project_id}", 200, "mine",
-         lambda w: Call(f"/identity/v3/projects/{project(w, 'app-team')}", "bob")),
-    Case("GET /identity/v3/projects/{project_id}", 403, "not-mine",
-         lambda w: Call(f"/identity/v3/projects/{project(w, 'platform')}", "bob")),
-    Case("GET /identity/v3/projects/{project_id}", 404, "unknown-to-admin",
-         lambda w: Call("/identity/v3/projects/nope", "root")),
-    Case("GET /identity/v3/users/{user_id}", 200, "myself",
-         lambda w: Call(f"/identity/v3/users/{w.users['bob'].pk}", "bob")),
-    Case("GET /identity/v3/users/{user_id}", 403, "another",
-         lambda w: Call(f"/identity/v3/users/{w.users['alice'].pk}", "bob")),
-    Case("GET /identity/v3/users/{user_id}", 404, "unknown-to-admin",
-         lambda w: Call("/identity/v3/users/999999", "root")),
+    Case(
+        "GET /identity/v3/projects",
+        403,
+        "not-mine",
+        lambda w: Call("/identity/v3/projects?name=platform", "bob"),
+    ),
+    Case(
+        "GET /identity/v3/projects/{project_id}",
+        200,
+        "mine",
+        lambda w: Call(f"/identity/v3/projects/{project(w, 'app-team')}", "bob"),
+    ),
+    Case(
+        "GET /identity/v3/projects/{project_id}",
+        403,
+        "not-mine",
+        lambda w: Call(f"/identity/v3/projects/{project(w, 'platform')}", "bob"),
+    ),
+    Case(
+        "GET /identity/v3/projects/{project_id}",
+        404,
+        "unknown-to-admin",
+        lambda w: Call("/identity/v3/projects/nope", "root"),
+    ),
+    Case(
+        "GET /identity/v3/users/{user_id}",
+        200,
+        "myself",
+        lambda w: Call(f"/identity/v3/users/{w.users['bob'].pk}", "bob"),
+    ),
+    Case(
+        "GET /identity/v3/users/{user_id}",
+        403,
+        "another",
+        lambda w: Call(f"/identity/v3/users/{w.users['alice'].pk}", "bob"),
+    ),
+    Case(
+        "GET /identity/v3/users/{user_id}",
+        404,
+        "unknown-to-admin",
+        lambda w: Call("/identity/v3/users/999999", "root"),
+    ),
     # Image: discovery and this document
     Case("GET /image/", 300, "versions", lambda w: Call("/image/")),
     Case("GET /image/versions", 200, "versions", lambda w: Call("/image/versions")),
     Case("GET /image/openapi.json", 200, "document", lambda w: Call("/image/openapi.json")),
     # Images
     Case(f"GET {IMAGES}", 200, "catalog-with-pending-share", lambda w: Call(IMAGES, "bob")),
-    Case(f"GET {IMAGES}", 200, "first-page", lambda w: Call(f"{IMAGES}?limit=1&sort_key=name&sort_dir=asc", "alice")),
-    Case(f"GET {IMAGES}", 200, "next-page",
-         lambda w: Call(f"{IMAGES}?limit=2&sort=name:asc,created_at:desc&marker={w.private.pk}", "alice")),
-    Case(f"GET {IMAGES}", 200, "property-filter",
-         lambda w: Call(f"{IMAGES}?visibility=private&os_distro=ubuntu&status=active&protected=false", "alice")),
-    Case(f"GET {IMAGES}", 200, "size-filter",
-         lambda w: Call(f"{IMAGES}?size_min=1&size_max=10&os_hidden=false", "alice")),
-    Case(f"GET {IMAGES}", 200, "tags", lambda w: Call(f"{IMAGES}?tag=t1&tag=t2&name=in:tagged,other", "alice")),
-    Case(f"GET {IMAGES}", 200, "pending-shares",
-         lambda w: Call(f"{IMAGES}?visibility=shared&member_status=pending", "bob")),
+    Case(
+        f"GET {IMAGES}",
+        200,
+        "first-page",
+        lambda w: Call(f"{IMAGES}?limit=1&sort_key=name&sort_dir=asc", "alice"),
+    ),
+    Case(
+        f"GET {IMAGES}",
+        200,
+        "next-page",
+        lambda w: Call(f"{IMAGES}?limit=2&sort=name:asc,created_at:desc&marker={w.private.pk}", "alice"),
+    ),
+    Case(
+        f"GET {IMAGES}",
+        200,
+        "property-filter",
+        lambda w: Call(
+            f"{IMAGES}?visibility=private&os_distro=ubuntu&status=active&protected=false", "alice"
+        ),
+    ),
+    Case(
+        f"GET {IMAGES}",
+        200,
+        "size-filter",
+        lambda w: Call(f"{IMAGES}?size_min=1&size_max=10&os_hidden=false", "alice"),
+    ),
+    Case(
+        f"GET {IMAGES}", 200, "tags", lambda w: Call(f"{IMAGES}?tag=t1&tag=t2&name=in:tagged,other", "alice")
+    ),
+    Case(
+        f"GET {IMAGES}",
+        200,
+        "pending-shares",
+        lambda w: Call(f"{IMAGES}?visibility=shared&member_status=pending", "bob"),
+    ),
     Case(f"GET {IMAGES}", 400, "bad-sort-key", lambda w: Call(f"{IMAGES}?sort_key=colour", "alice")),
     Case(f"GET {IMAGES}", 400, "negative-limit", lambda w: Call(f"{IMAGES}?limit=-1", "alice")),
     Case(f"GET {IMAGES}", 400, "unknown-marker", lambda w: Call(f"{IMAGES}?marker={w.private.pk}", "carol")),
-    Case(f"POST {IMAGES}", 201, "create",
-         lambda w: Call(IMAGES, "alice", body={"name": "new", "disk_format": "qcow2", "container_format": "bare",
-                                                "tags": ["gpu"], "os_distro": "ubuntu", "min_ram": 512})),
-    Case(f"POST {IMAGES}", 400, "bad-format",
-         lambda w: Call(IMAGES, "alice", body={"name": "x", "disk_format": "floppy"})),
-    Case(f"POST {IMAGES}", 403, "read-only-field",
-         lambda w: Call(IMAGES, "alice", body={"name": "x", "status": "active"})),
+    Case(
+        f"POST {IMAGES}",
+        201,
+        "create",
+        lambda w: Call(
+            IMAGES,
+            "alice",
+            body={
+                "name": "new",
+                "disk_format": "qcow2",
+                "container_format": "bare",
+                "tags": ["gpu"],
+                "os_distro": "ubuntu",
+                "min_ram": 512,
+            },
+        ),
+    ),
+    Case(
+        f"POST {IMAGES}",
+        400,
+        "bad-format",
+        lambda w: Call(IMAGES, "alice", body={"name": "x", "disk_format": "floppy"}),
+    ),
+    Case(
+        f"POST {IMAGES}",
+        403,
+        "read-only-field",
+        lambda w: Call(IMAGES, "alice", body={"name": "x", "status": "active"}),
+    ),
     Case(f"POST {IMAGES}", 403, "reader", lambda w: Call(IMAGES, "dave", body={"name": "x"})),
     Case(f"POST {IMAGES}", 413, "image-count-quota", over_image_count),
     Case(f"GET {IMAGE}", 200, "owner", lambda w: w.image(w.private)),
     Case(f"GET {IMAGE}", 200, "pending-member", lambda w: w.image(w.shared, user="bob")),
     Case(f"GET {IMAGE}", 404, "invisible", lambda w: w.image(w.private, user="carol")),
     Case(f"GET {IMAGE}", 404, "malformed-id", lambda w: Call(f"{IMAGES}/not-a-uuid", "alice")),
-    Case(f"PATCH {IMAGE}", 200, "update",
-         lambda w: w.image(w.private, body=[{"op": "replace", "path": "/name", "value": "renamed"},
-                                            {"op": "add", "path": "/hw_disk_bus", "value": "scsi"},
-                                            {"op": "remove", "path": "/os_distro"}], content_type=PATCH)),
-    Case(f"PATCH {IMAGE}", 400, "malformed",
-         lambda w: w.image(w.private, body=[{"op": "move", "path": "/name"}], content_type=PATCH)),
-    Case(f"PATCH {IMAGE}", 403, "read-only-field",
-         lambda w: w.image(w.private, body=[{"op": "replace", "path": "/status", "value": "x"}], content_type=PATCH)),
-    Case(f"PATCH {IMAGE}", 403, "public-by-non-admin",
-         lambda w: w.image(w.private, body=[{"op": "replace", "path": "/visibility", "value": "public"}],
-                           content_type=PATCH)),
-    Case(f"PATCH {IMAGE}", 404, "invisible", lambda w: w.image(w.private, user="carol", body=[], content_type=PATCH)),
-    Case(f"PATCH {IMAGE}", 409, "missing-property",
-         lambda w: w.image(w.private, body=[{"op": "remove", "path": "/nope"}], content_type=PATCH)),
-    Case(f"PATCH {IMAGE}", 413, "too-many-tags",
-         lambda w: w.image(w.tagged, body=[{"op": "replace", "path": "/tags", "value": [*w.tagged.tags, "one-more"]}],
-                           content_type=PATCH)),
+    Case(
+        f"PATCH {IMAGE}",
+        200,
+        "update",
+        lambda w: w.image(
+            w.private,
+            body=[
+                {"op": "replace", "path": "/name", "value": "renamed"},
+                {"op": "add", "path": "/hw_disk_bus", "value": "scsi"},
+                {"op": "remove", "path": "/os_distro"},
+            ],
+            content_type=PATCH,
+        ),
+    ),
+    Case(
+        f"PATCH {IMAGE}",
+        400,
+        "malformed",
+        lambda w: w.image(w.private, body=[{"op": "move", "path": "/name"}], content_type=PATCH),
+    ),
+    Case(
+        f"PATCH {IMAGE}",
+        403,
+        "read-only-field",
+        lambda w: w.image(
+            w.private, body=[{"op": "replace", "path": "/status", "value": "x"}], content_type=PATCH
+        ),
+    ),
+    Case(
+        f"PATCH {IMAGE}",
+        403,
+        "public-by-non-admin",
+        lambda w: w.image(
+            w.private, body=[{"op": "replace", "path": "/visibility", "value": "public"}], content_type=PATCH
+        ),
+    ),
+    Case(
+        f"PATCH {IMAGE}",
+        404,
+        "invisible",
+        lambda w: w.image(w.private, user="carol", body=[], content_type=PATCH),
+    ),
+    Case(
+        f"PATCH {IMAGE}",
+        409,
+        "missing-property",
+        lambda w: w.image(w.private, body=[{"op": "remove", "path": "/nope"}], content_type=PATCH),
+    ),
+    Case(
+        f"PATCH {IMAGE}",
+        413,
+        "too-many-tags",
+        lambda w: w.image(
+            w.tagged,
+            body=[{"op": "replace", "path": "/tags", "value": [*w.tagged.tags, "one-more"]}],
+            content_type=PATCH,
+        ),
+    ),
     Case(f"PATCH {IMAGE}", 415, "plain-json", lambda w: w.image(w.private, body=[])),
     Case(f"DELETE {IMAGE}", 204, "delete", lambda w: w.image(w.private)),
     Case(f"DELETE {IMAGE}", 403, "protected", lambda w: w.image(w.protected)),
     Case(f"DELETE {IMAGE}", 404, "invisible", lambda w: w.image(w.private, user="carol")),
     # Image data
-    Case(f"PUT {FILE}", 204, "upload", lambda w: w.image(w.queued, "/file", body=b"\0" * 4096,
-                                                      content_type="application/octet-stream")),
-    Case(f"PUT {FILE}", 400, "not-its-format", lambda w: w.image(w.queued_qcow2, "/file", body=b"\0" * 4096,
-                                                              content_type="application/octet-stream")),
-    Case(f"PUT {FILE}", 403, "member", lambda w: w.image(w.shared, "/file", "bob", body=b"x",
-                                                      content_type="application/octet-stream")),
-    Case(f"PUT {FILE}", 404, "invisible", lambda w: w.image(w.queued, "/file", "carol", body=b"x",
-                                                         content_type="application/octet-stream")),
-    Case(f"PUT {FILE}", 409, "has-data", lambda w: w.image(w.private, "/file", body=b"x",
-                                                        content_type="application/octet-stream")),
-    Case(f"PUT {FILE}", 411, "no-length",
-         lambda w: w.image(w.queued, "/file", body=b"x", environ={"CONTENT_LENGTH": ""},
-                           content_type="application/octet-stream")),
+    Case(
+        f"PUT {FILE}",
+        204,
+        "upload",
+        lambda w: w.image(w.queued, "/file", body=b"\0" * 4096, content_type="application/octet-stream"),
+    ),
+    Case(
+        f"PUT {FILE}",
+        400,
+        "not-its-format",
+        lambda w: w.image(
+            w.queued_qcow2, "/file", body=b"\0" * 4096, content_type="application/octet-stream"
+        ),
+    ),
+    Case(
+        f"PUT {FILE}",
+        403,
+        "member",
+        lambda w: w.image(w.shared, "/file", "bob", body=b"x", content_type="application/octet-stream"),
+    ),
+    Case(
+        f"PUT {FILE}",
+        404,
+        "invisible",
+        lambda w: w.image(w.queued, "/file", "carol", body=b"x", content_type="application/octet-stream"),
+    ),
+    Case(
+        f"PUT {FILE}",
+        409,
+        "has-data",
+        lambda w: w.image(w.private, "/file", body=b"x", content_type="application/octet-stream"),
+    ),
+    Case(
+        f"PUT {FILE}",
+        411,
+        "no-length",
+        lambda w: w.image(
+            w.queued,
+            "/file",
+            body=b"x",
+            environ={"CONTENT_LENGTH": ""},
+            content_type="application/octet-stream",
+        ),
+    ),
     Case(f"PUT {FILE}", 413, "storage-quota", over_storage_quota),
-    Case(f"PUT {FILE}", 415, "not-octet-stream",
-         lambda w: w.image(w.queued, "/file", body="x", content_type="text/plain")),
+    Case(
+        f"PUT {FILE}",
+        415,
+        "not-octet-stream",
+        lambda w: w.image(w.queued, "/file", body="x", content_type="text/plain"),
+    ),
     Case(f"PUT {FILE}", 503, "store-fails", store_cannot_save),
     Case(f"GET {FILE}", 200, "download", uploaded),
     Case(f"GET {FILE}", 403, "pending-member", lambda w: w.image(w.shared, "/file", "bob")),
@@ -331,7 +518,9 @@ CASES = [
     Case(f"POST {ACTION}", 204, "reactivate", deactivated),
     Case(f"POST {ACTION}", 403, "not-admin", lambda w: w.image(w.private, "/actions/deactivate")),
     Case(f"POST {ACTION}", 404, "unknown-action", lambda w: w.image(w.private, "/actions/explode", "root")),
-    Case(f"POST {ACTION}", 409, "not-deactivated", lambda w: w.image(w.private, "/actions/reactivate", "root")),
+    Case(
+        f"POST {ACTION}", 409, "not-deactivated", lambda w: w.image(w.private, "/actions/reactivate", "root")
+    ),
     Case(f"PUT {TAG}", 204, "add", lambda w: w.image(w.private, "/tags/gpu")),
     Case(f"PUT {TAG}", 400, "too-long", lambda w: w.image(w.private, "/tags/" + "x" * 256)),
     Case(f"PUT {TAG}", 403, "member", lambda w: w.image(w.shared, "/tags/gpu", "bob")),
@@ -345,33 +534,101 @@ CASES = [
     Case(f"GET {MEMBERS}", 200, "member", lambda w: w.image(w.shared, "/members", "bob")),
     Case(f"GET {MEMBERS}", 403, "not-shared", lambda w: w.image(w.private, "/members")),
     Case(f"GET {MEMBERS}", 404, "invisible", lambda w: w.image(w.private, "/members", "carol")),
-    Case(f"POST {MEMBERS}", 200, "share",
-         lambda w: w.image(w.shared, "/members", body={"member": project(w, "data-team")})),
-    Case(f"POST {MEMBERS}", 400, "not-a-project", lambda w: w.image(w.shared, "/members", body={"member": "0" * 32})),
-    Case(f"POST {MEMBERS}", 403, "not-shared",
-         lambda w: w.image(w.private, "/members", body={"member": project(w, "app-team")})),
-    Case(f"POST {MEMBERS}", 404, "invisible",
-         lambda w: w.image(w.private, "/members", "carol", body={"member": project(w, "app-team")})),
-    Case(f"POST {MEMBERS}", 409, "duplicate",
-         lambda w: w.image(w.shared, "/members", body={"member": project(w, "app-team")})),
+    Case(
+        f"POST {MEMBERS}",
+        200,
+        "share",
+        lambda w: w.image(w.shared, "/members", body={"member": project(w, "data-team")}),
+    ),
+    Case(
+        f"POST {MEMBERS}",
+        400,
+        "not-a-project",
+        lambda w: w.image(w.shared, "/members", body={"member": "0" * 32}),
+    ),
+    Case(
+        f"POST {MEMBERS}",
+        403,
+        "not-shared",
+        lambda w: w.image(w.private, "/members", body={"member": project(w, "app-team")}),
+    ),
+    Case(
+        f"POST {MEMBERS}",
+        404,
+        "invisible",
+        lambda w: w.image(w.private, "/members", "carol", body={"member": project(w, "app-team")}),
+    ),
+    Case(
+        f"POST {MEMBERS}",
+        409,
+        "duplicate",
+        lambda w: w.image(w.shared, "/members", body={"member": project(w, "app-team")}),
+    ),
     Case(f"POST {MEMBERS}", 413, "member-limit", over_member_limit),
-    Case(f"GET {MEMBER}", 200, "own-share", lambda w: w.image(w.shared, f"/members/{project(w, 'app-team')}", "bob")),
-    Case(f"GET {MEMBER}", 403, "not-shared", lambda w: w.image(w.private, f"/members/{project(w, 'app-team')}")),
-    Case(f"GET {MEMBER}", 404, "not-a-member", lambda w: w.image(w.shared, f"/members/{project(w, 'data-team')}")),
-    Case(f"PUT {MEMBER}", 200, "accept",
-         lambda w: w.image(w.shared, f"/members/{project(w, 'app-team')}", "bob", body={"status": "accepted"})),
-    Case(f"PUT {MEMBER}", 400, "bad-status",
-         lambda w: w.image(w.shared, f"/members/{project(w, 'app-team')}", "bob", body={"status": "maybe"})),
-    Case(f"PUT {MEMBER}", 403, "owner-answers",
-         lambda w: w.image(w.shared, f"/members/{project(w, 'app-team')}", body={"status": "accepted"})),
-    Case(f"PUT {MEMBER}", 404, "not-a-member",
-         lambda w: w.image(w.shared, f"/members/{project(w, 'data-team')}", body={"status": "accepted"})),
-    Case(f"DELETE {MEMBER}", 204, "remove", lambda w: w.image(w.shared, f"/members/{project(w, 'app-team')}")),
-    Case(f"DELETE {MEMBER}", 403, "member", lambda w: w.image(w.shared, f"/members/{project(w, 'app-team')}", "bob")),
-    Case(f"DELETE {MEMBER}", 404, "not-a-member", lambda w: w.image(w.shared, f"/members/{project(w, 'data-team')}")),
+    Case(
+        f"GET {MEMBER}",
+        200,
+        "own-share",
+        lambda w: w.image(w.shared, f"/members/{project(w, 'app-team')}", "bob"),
+    ),
+    Case(
+        f"GET {MEMBER}", 403, "not-shared", lambda w: w.image(w.private, f"/members/{project(w, 'app-team')}")
+    ),
+    Case(
+        f"GET {MEMBER}",
+        404,
+        "not-a-member",
+        lambda w: w.image(w.shared, f"/members/{project(w, 'data-team')}"),
+    ),
+    Case(
+        f"PUT {MEMBER}",
+        200,
+        "accept",
+        lambda w: w.image(w.shared, f"/members/{project(w, 'app-team')}", "bob", body={"status": "accepted"}),
+    ),
+    Case(
+        f"PUT {MEMBER}",
+        400,
+        "bad-status",
+        lambda w: w.image(w.shared, f"/members/{project(w, 'app-team')}", "bob", body={"status": "maybe"}),
+    ),
+    Case(
+        f"PUT {MEMBER}",
+        403,
+        "owner-answers",
+        lambda w: w.image(w.shared, f"/members/{project(w, 'app-team')}", body={"status": "accepted"}),
+    ),
+    Case(
+        f"PUT {MEMBER}",
+        404,
+        "not-a-member",
+        lambda w: w.image(w.shared, f"/members/{project(w, 'data-team')}", body={"status": "accepted"}),
+    ),
+    Case(
+        f"DELETE {MEMBER}", 204, "remove", lambda w: w.image(w.shared, f"/members/{project(w, 'app-team')}")
+    ),
+    Case(
+        f"DELETE {MEMBER}",
+        403,
+        "member",
+        lambda w: w.image(w.shared, f"/members/{project(w, 'app-team')}", "bob"),
+    ),
+    Case(
+        f"DELETE {MEMBER}",
+        404,
+        "not-a-member",
+        lambda w: w.image(w.shared, f"/members/{project(w, 'data-team')}"),
+    ),
     # Schemas and usage
-    *[Case("GET /image/v2/schemas/{name}", 200, name, lambda w, name=name: Call(f"/image/v2/schemas/{name}", "bob"))
-      for name in ("image", "images", "member", "members")],
+    *[
+        Case(
+            "GET /image/v2/schemas/{name}",
+            200,
+            name,
+            lambda w, name=name: Call(f"/image/v2/schemas/{name}", "bob"),
+        )
+        for name in ("image", "images", "member", "members")
+    ],
     Case("GET /image/v2/schemas/{name}", 404, "unknown", lambda w: Call("/image/v2/schemas/task", "bob")),
     Case("GET /image/v2/info/usage", 200, "usage", lambda w: Call("/image/v2/info/usage", "alice")),
 ]
@@ -478,7 +735,9 @@ def _api_routes(patterns=None, prefix: str = "", namespace: str | None = None):
     """("/image/v2/images/{image_id}", namespace) for every route the server has."""
     for pattern in get_resolver().url_patterns if patterns is None else patterns:
         if isinstance(pattern, URLResolver):
-            yield from _api_routes(pattern.url_patterns, prefix + str(pattern.pattern), pattern.namespace or namespace)
+            yield from _api_routes(
+                pattern.url_patterns, prefix + str(pattern.pattern), pattern.namespace or namespace
+            )
         else:
             yield "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", prefix + str(pattern.pattern)), namespace
 

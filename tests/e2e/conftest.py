@@ -13,7 +13,12 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import PASSWORD
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 # Journeys wait on the page, not on sleeps. The bound is generous because CI shares two cores
 # between the browser, the server, PostgreSQL and SeaweedFS; a broken journey still fails.
 expect.set_options(timeout=15_000)

@@ -8,7 +8,6 @@ from playwright.sync_api import expect
 
 from images.models import ImageMember, MemberStatus
 from tests.e2e.test_journeys import assert_not_reloaded, mark_page, pending_badge
-from tests.openstack_cli import openstack  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
 

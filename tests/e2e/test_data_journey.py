@@ -10,7 +10,6 @@ from playwright.sync_api import Page, expect
 
 from images.models import Image, Status
 from tests.e2e.test_journeys import assert_not_reloaded, follow, mark_page, snapshot
-from tests.store_fixtures import fs_store, isolated_store  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
 
@@ -46,7 +45,9 @@ def test_it_uploads_an_image_edits_a_property_and_shows_the_usage_grow(sign_in, 
     snapshot(page, "alice-usage-empty")
 
     follow(page, page.get_by_role("link", name="Upload Image"))
-    page.get_by_label("File").set_input_files({"name": "tiny.raw", "mimeType": "application/octet-stream", "buffer": data})
+    page.get_by_label("File").set_input_files(
+        {"name": "tiny.raw", "mimeType": "application/octet-stream", "buffer": data}
+    )
     page.get_by_label("Name").fill("tiny-raw")
     page.get_by_label("Disk format").select_option("raw")
     page.get_by_label("Container format").select_option("bare")

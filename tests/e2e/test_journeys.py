@@ -143,7 +143,9 @@ def test_it_lets_only_the_platform_admin_make_an_image_public(sign_in, make_imag
     expect(target.locator(f"#row-{image.pk}")).to_contain_text("Public")
 
 
-def test_it_shares_and_accepts_with_plain_forms_when_javascript_is_off(sign_in, make_image, app_team, alice, bob):
+def test_it_shares_and_accepts_with_plain_forms_when_javascript_is_off(
+    sign_in, make_image, app_team, alice, bob
+):
     image = make_image("golden-ubuntu")
 
     owner = sign_in("alice", java_script_enabled=False)

@@ -6,8 +6,8 @@ import struct
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from dashboard.models import Project, Role, RoleAssignment
 from dashboard.identity import Scope
+from dashboard.models import Project, Role, RoleAssignment
 from images import services
 from images.models import Image, ImageMember, MemberStatus, Status, Visibility
 
@@ -29,19 +29,39 @@ USERS = {
 GiB = 1024**3
 # (owner, name, visibility, extra fields, {member project: status})
 IMAGES = [
-    ("platform", "golden-ubuntu-24.04", Visibility.SHARED,
-     {"size": 3 * GiB, "properties": {"os_distro": "ubuntu", "os_version": "24.04", "architecture": "x86_64"}},
-     {"app-team": MemberStatus.PENDING}),
-    ("platform", "golden-debian-12", Visibility.SHARED,
-     {"size": 2 * GiB, "properties": {"os_distro": "debian", "os_version": "12"}},
-     {"app-team": MemberStatus.ACCEPTED, "data-team": MemberStatus.ACCEPTED}),
-    ("platform", "golden-rocky-9", Visibility.SHARED,
-     {"size": 2 * GiB + 512 * 1024**2, "properties": {"os_distro": "rocky", "os_version": "9"}},
-     {"data-team": MemberStatus.REJECTED}),
+    (
+        "platform",
+        "golden-ubuntu-24.04",
+        Visibility.SHARED,
+        {
+            "size": 3 * GiB,
+            "properties": {"os_distro": "ubuntu", "os_version": "24.04", "architecture": "x86_64"},
+        },
+        {"app-team": MemberStatus.PENDING},
+    ),
+    (
+        "platform",
+        "golden-debian-12",
+        Visibility.SHARED,
+        {"size": 2 * GiB, "properties": {"os_distro": "debian", "os_version": "12"}},
+        {"app-team": MemberStatus.ACCEPTED, "data-team": MemberStatus.ACCEPTED},
+    ),
+    (
+        "platform",
+        "golden-rocky-9",
+        Visibility.SHARED,
+        {"size": 2 * GiB + 512 * 1024**2, "properties": {"os_distro": "rocky", "os_version": "9"}},
+        {"data-team": MemberStatus.REJECTED},
+    ),
     ("platform", "platform-build-tools", Visibility.PRIVATE, {"size": 800 * 1024**2}, {}),
     ("platform", "legacy-centos-7", Visibility.PRIVATE, {"os_hidden": True, "size": GiB}, {}),
-    ("platform", "ubuntu-24.04-lts", Visibility.PUBLIC,
-     {"size": 3 * GiB, "protected": True, "properties": {"os_distro": "ubuntu", "os_version": "24.04"}}, {}),
+    (
+        "platform",
+        "ubuntu-24.04-lts",
+        Visibility.PUBLIC,
+        {"size": 3 * GiB, "protected": True, "properties": {"os_distro": "ubuntu", "os_version": "24.04"}},
+        {},
+    ),
     ("platform", "cirros-0.6.2", Visibility.PUBLIC, {"size": 21 * 1024**2}, {}),
     ("platform", "alpine-3.20-community", Visibility.COMMUNITY, {"size": 60 * 1024**2}, {}),
     ("app-team", "app-base", Visibility.PRIVATE, {"size": 4 * GiB}, {}),
@@ -99,6 +119,4 @@ class Command(BaseCommand):
                 # Real (small) data through the real upload path, so Download works in the demo.
                 scope = Scope(user=users[owner], project=projects[owner], roles=frozenset({Role.MEMBER}))
                 services.image_upload(scope=scope, image=image, chunks=[demo_qcow2(name, virtual_size)])
-        self.stdout.write(
-            "Demo world ready: " + ", ".join(f"{n} ({p.pk})" for n, p in projects.items())
-        )
+        self.stdout.write("Demo world ready: " + ", ".join(f"{n} ({p.pk})" for n, p in projects.items()))

@@ -50,7 +50,7 @@ BATCH = 5000
 
 
 def _choices(rng: random.Random, weighted: list[tuple[str, int]], k: int) -> list[str]:
-    values, weights = zip(*weighted)
+    values, weights = zip(*weighted, strict=False)
     return rng.choices(values, weights=weights, k=k)
 
 
@@ -75,7 +75,9 @@ class BulkWriter:
         self.constants = []
         for f in self.fields[self.width :]:
             if not f.has_default() and not f.null and not getattr(f, "auto_now", False):
-                raise CommandError(f"{model.__name__}.{f.name} has no default: teach generate_world to fill it.")
+                raise CommandError(
+                    f"{model.__name__}.{f.name} has no default: teach generate_world to fill it."
+                )
             value = f.get_default() if f.has_default() else None
             if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
                 value = EPOCH
@@ -89,7 +91,10 @@ class BulkWriter:
         self.column_names = [f.column for f in self.fields]
 
     def _prepared(self, row: tuple) -> tuple:
-        values = [v if f is None else f.get_db_prep_save(v, connection) for f, v in zip(self.convert, row)]
+        values = [
+            v if f is None else f.get_db_prep_save(v, connection)
+            for f, v in zip(self.convert, row, strict=False)
+        ]
         return (*values, *self.constants)
 
     def write(self, rows) -> int:
@@ -196,7 +201,7 @@ class Command(BaseCommand):
             by_name = dict(User.objects.filter(username__startswith=PREFIX).values_list("username", "pk"))
             for user in created:
                 user.pk = by_name[user.username]
-        for user, (_, assignments) in zip(created, users):
+        for user, (_, assignments) in zip(created, users, strict=False):
             for pid, role in dict.fromkeys(assignments):
                 roles.append(RoleAssignment(user_id=user.pk, project_id=pid, role=role))
         RoleAssignment.objects.bulk_create(roles, ignore_conflicts=True)
@@ -209,9 +214,25 @@ class Command(BaseCommand):
         prop_keys = list(PROPERTIES)
         three_years = 3 * 365 * 86400
         columns = [
-            "id", "name", "owner_id", "visibility", "status", "disk_format", "container_format",
-            "size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value", "min_disk",
-            "min_ram", "os_hidden", "tags", "properties", "created_at", "updated_at",
+            "id",
+            "name",
+            "owner_id",
+            "visibility",
+            "status",
+            "disk_format",
+            "container_format",
+            "size",
+            "virtual_size",
+            "checksum",
+            "os_hash_algo",
+            "os_hash_value",
+            "min_disk",
+            "min_ram",
+            "os_hidden",
+            "tags",
+            "properties",
+            "created_at",
+            "updated_at",
         ]
 
         def rows():
@@ -336,13 +357,23 @@ def typical_projects() -> dict:
     owner = Project.objects.get(pk=found[1]) if found else None
     return {
         "browser": {
-            "project_id": browser[0], "project": browser[1], "user": browser[1], "password": PASSWORD,
-            "owned": browser[2], "shares": browser[3], "public": public,
+            "project_id": browser[0],
+            "project": browser[1],
+            "user": browser[1],
+            "password": PASSWORD,
+            "owned": browser[2],
+            "shares": browser[3],
+            "public": public,
             "image_id": str(uuid.UUID(str(shared_with_browser[0]))) if shared_with_browser else None,
         },
-        "owner": owner and {
-            "project_id": owner.pk, "project": owner.name, "user": owner.name, "password": PASSWORD,
-            "image_id": str(uuid.UUID(str(found[0]))), "members": found[2],
+        "owner": owner
+        and {
+            "project_id": owner.pk,
+            "project": owner.name,
+            "user": owner.name,
+            "password": PASSWORD,
+            "image_id": str(uuid.UUID(str(found[0]))),
+            "members": found[2],
         },
     }
 
@@ -351,7 +382,7 @@ def typical_report() -> list[str]:
     typical = typical_projects()
     b, o = typical["browser"], typical["owner"]
     lines = [
-        "Typical projects (password for every gen-* user: %s):" % PASSWORD,
+        f"Typical projects (password for every gen-* user: {PASSWORD}):",
         f"  browser: project {b['project']} ({b['project_id']}), user {b['user']}: owns {b['owned']}, "
         f"{b['shares']} accepted or pending shares, plus {b['public']} public images in its catalog",
     ]
@@ -378,14 +409,17 @@ def remove_generated_world() -> int:
         def delete_referring(model: type[models.Model], subquery: str, skip: tuple = ()) -> None:
             nonlocal removed
             relations = [
-                f for f in model._meta.get_fields(include_hidden=True)
+                f
+                for f in model._meta.get_fields(include_hidden=True)
                 if f.auto_created and not f.concrete and (f.one_to_many or f.one_to_one)
             ]
             for relation in relations:
                 if relation.related_model in skip:
                     continue
                 table = quote(relation.related_model._meta.db_table)
-                cursor.execute(f"DELETE FROM {table} WHERE {quote(relation.field.column)} IN ({subquery})", [pattern])
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE {quote(relation.field.column)} IN ({subquery})", [pattern]
+                )
                 removed += cursor.rowcount
 
         delete_referring(Image, images)
@@ -395,6 +429,8 @@ def remove_generated_world() -> int:
         delete_referring(User, users)
         for model, subquery in ((Project, projects), (User, users)):
             column = quote(model._meta.pk.column)
-            cursor.execute(f"DELETE FROM {quote(model._meta.db_table)} WHERE {column} IN ({subquery})", [pattern])
+            cursor.execute(
+                f"DELETE FROM {quote(model._meta.db_table)} WHERE {column} IN ({subquery})", [pattern]
+            )
             removed += cursor.rowcount
     return removed

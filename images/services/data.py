@@ -1,0 +1,344 @@
+"""Image data: upload, download, deactivation.
+
+An upload is three short transactions around the stream, never one long one: start (queued →
+saving, quota reserved under the project's quota lock), extend the reservation as bytes exceed
+it, finish (commit the stored object, saving → active). Whatever goes wrong in between aborts
+the store writer (nothing stored) and puts the image back to queued, so it can be retried.
+"""
+
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from dashboard.identity import Scope
+
+from .. import access, formats, quotas, stores
+from ..models import (
+    ContainerFormat,
+    DiskFormat,
+    Image,
+    Status,
+)
+from .base import _locked, _require_edit
+from .errors import (
+    Conflict,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    NotPermitted,
+    StoreFailed,
+)
+
+log = logging.getLogger(__name__)
+
+# Storage quota is reserved in steps of this many bytes while data of unknown length streams.
+RESERVATION_STEP = 64 * 1024 * 1024
+
+
+def _delete_data(key: str) -> None:
+    try:
+        stores.get_store().delete(key)
+    except Exception:
+        log.exception("Could not delete the stored data of image %s", key)
+
+
+def _require_count_quota(project_id: str) -> None:
+    limits = quotas.lock_project(project_id)
+    used = quotas.usage_of(project_id)[quotas.COUNT_TOTAL]
+    limit = limits[quotas.COUNT_TOTAL]
+    if not quotas.within(limit, used + 1):
+        raise LimitExceeded(quotas.exceeded_message(quotas.COUNT_TOTAL, usage=used, limit=limit))
+
+
+@transaction.atomic
+def _upload_start(
+    *, image: Image, declared_length: int | None, disk_format: str | None, container_format: str | None
+) -> Image:
+    limits = quotas.lock_project(image.owner_id)
+    current = _locked(image)
+    if current.status in (Status.ACTIVE, Status.DEACTIVATED):
+        raise Conflict(
+            f"{current.display_name} already has its data ({current.status}); image data cannot be "
+            "replaced. Create a new image instead."
+        )
+    if current.status == Status.SAVING:
+        raise Conflict(f"An upload to {current.display_name} is already in progress.")
+    if current.status != Status.QUEUED:
+        raise Conflict(f"{current.display_name} is {current.status}: it cannot take data.")
+    if disk_format:
+        if disk_format not in DiskFormat.values:
+            raise InvalidInput(f"Unknown disk format {disk_format!r}.")
+        current.disk_format = disk_format
+    if container_format:
+        if container_format not in ContainerFormat.values:
+            raise InvalidInput(f"Unknown container format {container_format!r}.")
+        current.container_format = container_format
+    if not current.disk_format or not current.container_format:
+        raise InvalidInput("Choose the disk format and the container format before uploading data.")
+    if declared_length is not None and declared_length < 0:
+        raise InvalidInput("The upload's length cannot be negative.")
+    used = quotas.usage_of(current.owner_id)
+    limit = limits[quotas.COUNT_UPLOADING]
+    if not quotas.within(limit, used[quotas.COUNT_UPLOADING] + 1):
+        raise LimitExceeded(
+            quotas.exceeded_message(quotas.COUNT_UPLOADING, usage=used[quotas.COUNT_UPLOADING], limit=limit)
+        )
+    reserve = declared_length or 0
+    limit = limits[quotas.SIZE_TOTAL]
+    if not quotas.within(limit, used[quotas.SIZE_TOTAL] + reserve):
+        raise LimitExceeded(
+            quotas.exceeded_message(
+                quotas.SIZE_TOTAL, usage=used[quotas.SIZE_TOTAL], limit=limit, adding=reserve
+            )
+        )
+    current.status = Status.SAVING
+    current.upload_reserved = reserve
+    current.save(update_fields=["status", "upload_reserved", "disk_format", "container_format", "updated_at"])
+    return current
+
+
+@transaction.atomic
+def _upload_reserve(*, image: Image, needed: int, fixed: bool) -> int:
+    """Hold at least `needed` bytes of storage quota for the upload; the new reservation."""
+    limits = quotas.lock_project(image.owner_id)
+    current = Image.objects.select_for_update().filter(pk=image.pk, status=Status.SAVING).first()
+    if current is None:
+        raise NotFound("The image was deleted while its data was uploading.")
+    limit = limits[quotas.SIZE_TOTAL]
+    others = quotas.usage_of(current.owner_id)[quotas.SIZE_TOTAL] - current.upload_reserved
+    if not quotas.within(limit, others + needed):
+        raise LimitExceeded(
+            quotas.exceeded_message(quotas.SIZE_TOTAL, usage=others, limit=limit, adding=needed)
+        )
+    reserve = needed if fixed else max(needed, current.upload_reserved + RESERVATION_STEP)
+    if limit != quotas.UNLIMITED:
+        reserve = min(reserve, limit - others)
+    Image.objects.filter(pk=current.pk).update(upload_reserved=reserve)
+    return reserve
+
+
+@transaction.atomic
+def _upload_finish(*, image: Image, writer: stores.Writer, **data: Any) -> Image:
+    quotas.lock_project(image.owner_id)
+    current = (
+        Image.objects.select_for_update(of=("self",)).select_related("owner").filter(pk=image.pk).first()
+    )
+    if current is None:
+        raise NotFound("The image was deleted while its data was uploading.")
+    if current.status != Status.SAVING:
+        raise Conflict(f"{current.display_name} is {current.status}: the upload was cancelled.")
+    try:
+        writer.commit()
+    except stores.StoreError as e:
+        raise StoreFailed(str(e)) from e
+    # From here the object exists: if recording it fails, remove it again.
+    key = str(current.pk)
+    for field, value in data.items():
+        setattr(current, field, value)
+    current.status = Status.ACTIVE
+    current.upload_reserved = 0
+    try:
+        current.save(update_fields=[*data, "status", "upload_reserved", "updated_at"])
+    except Exception:
+        _delete_data(key)
+        raise
+    return current
+
+
+def _upload_reset(image: Image) -> None:
+    """A failed upload: the image goes back to queued, its reservation released."""
+    Image.objects.filter(pk=image.pk, status=Status.SAVING).update(status=Status.QUEUED, upload_reserved=0)
+
+
+def uploads_recover(*, older_than: timedelta) -> list[Image]:
+    """Images left `saving` by a server that died mid-upload (older than `older_than`): their
+    unfinished data is discarded and they go back to queued, their quota reservation released,
+    so the upload can be retried. Run by the recover_uploads command."""
+    cutoff = timezone.now() - older_than
+    stale = list(Image.objects.filter(status=Status.SAVING, updated_at__lt=cutoff).order_by("pk"))
+    store = stores.get_store()
+    for image in stale:
+        try:
+            store.discard_unfinished(str(image.pk))
+        except Exception as e:  # the store is unreachable: leave the image for the next run
+            raise StoreFailed(f"The image store could not clean up {image.pk}: {e}") from e
+        _upload_reset(image)
+    return stale
+
+
+def image_upload(
+    *,
+    scope: Scope,
+    image: Image,
+    chunks: Iterable[bytes],
+    declared_length: int | None = None,
+    disk_format: str | None = None,
+    container_format: str | None = None,
+) -> Image:
+    """Stream data into a queued image: hashed and stored as it arrives, then active.
+
+    Refused for an image that already has data; refused up front when declared_length would
+    exceed the storage quota and aborted as soon as the streamed bytes do; refused when the data's
+    header contradicts the disk format. On any failure nothing is stored and the image is queued.
+    """
+    _require_edit(scope, image)
+    current = _upload_start(
+        image=image,
+        declared_length=declared_length,
+        disk_format=disk_format,
+        container_format=container_format,
+    )
+    writer = digests = None
+    try:
+        writer = stores.get_store().writer(str(current.pk))
+        digests = _Digests()
+        size, reserved = 0, current.upload_reserved
+        header, checked = bytearray(), False
+        for chunk in chunks:
+            if not chunk:
+                continue
+            size += len(chunk)
+            if declared_length is not None and size > declared_length:
+                raise InvalidInput(f"More data arrived than the declared {declared_length} bytes.")
+            if size > reserved:
+                reserved = _upload_reserve(image=current, needed=size, fixed=False)
+            if not checked:
+                header += chunk[: formats.HEADER_SIZE - len(header)]
+                if len(header) >= formats.HEADER_SIZE:
+                    _check_format(current.disk_format, bytes(header), complete=False)
+                    checked = True
+            digests.update(chunk)
+            writer.write(chunk)
+        md5, sha512 = digests.finish()
+        if declared_length is not None and size != declared_length:
+            raise InvalidInput(
+                f"The upload was incomplete: {size} of {declared_length} bytes arrived. Try again."
+            )
+        if not checked:
+            _check_format(current.disk_format, bytes(header), complete=True)
+        sniffed = formats.sniff(bytes(header))
+        virtual_size = sniffed.virtual_size if sniffed.format == "qcow2" else None
+        return _upload_finish(
+            image=current,
+            writer=writer,
+            size=size,
+            checksum=md5.hexdigest(),
+            os_hash_algo="sha512",
+            os_hash_value=sha512.hexdigest(),
+            virtual_size=virtual_size,
+        )
+    except BaseException as e:
+        if digests is not None:
+            digests.finish()
+        if writer is not None:
+            writer.abort()
+        _upload_reset(current)
+        if isinstance(e, stores.StoreError):
+            raise StoreFailed(str(e)) from e
+        raise
+
+
+class _Digests:
+    """The md5 and sha512 of a stream, each updated in its own thread while the caller writes the
+    chunk and reads the next one. Hashing is most of an upload's work; hashlib releases the GIL on
+    large buffers, so the two digests run side by side on two cores instead of one after the
+    other, overlapping the request's reads and the store's writes. At most two chunks are held."""
+
+    def __init__(self) -> None:
+        self._md5, self._sha512 = hashlib.md5(usedforsecurity=False), hashlib.sha512()
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="upload-hash")
+        self._pending: list[Future] = []
+
+    def _wait(self) -> None:
+        for future in self._pending:
+            future.result()
+        self._pending = []
+
+    def update(self, chunk: bytes) -> None:
+        self._wait()  # the previous chunk first: a digest's updates must stay in order
+        self._pending = [
+            self._pool.submit(self._md5.update, chunk),
+            self._pool.submit(self._sha512.update, chunk),
+        ]
+
+    def finish(self) -> tuple[Any, Any]:
+        """Wait for the last chunk, stop the threads; the two hash objects."""
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown()
+        return self._md5, self._sha512
+
+
+def _check_format(declared: str, header: bytes, *, complete: bool) -> None:
+    problem = formats.contradiction(declared, header, complete=complete)
+    if problem:
+        raise InvalidInput(problem)
+
+
+@dataclass(frozen=True)
+class Download:
+    image: Image
+    chunks: Iterator[bytes]
+
+    @property
+    def filename(self) -> str:
+        base = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.image.name) or str(self.image.pk)
+        suffix = f".{self.image.disk_format}" if self.image.disk_format else ""
+        return base if base.endswith(suffix) else base + suffix
+
+
+def image_download(*, scope: Scope, image: Image) -> Download:
+    """The image's data as a stream, for whoever may use it (access.can_download)."""
+    if not access.can_download(scope, image):
+        raise NotPermitted(access.download_refusal(scope, image))
+    if image.status not in (Status.ACTIVE, Status.DEACTIVATED):
+        raise Conflict(f"{image.display_name} has no data to download yet (status: {image.status}).")
+    try:
+        chunks = stores.get_store().reader(str(image.pk))
+        # Readers are generators: read the first chunk now, while a failure can still be a 503
+        # rather than a 200 whose body breaks off.
+        first = next(chunks, b"")
+    except Exception as e:
+        raise StoreFailed(f"The image store could not read the data: {e}") from e
+    return Download(image=image, chunks=_resumed(first, chunks))
+
+
+def _resumed(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    """first, then rest; closing it closes rest (the store's reader releases its file)."""
+    yield first
+    yield from rest
+
+
+def _status_switch(*, scope: Scope, image: Image, verb: str, before: str, after: str) -> Image:
+    if not access.can_deactivate(scope):
+        raise NotPermitted(f"Only a platform admin can {verb} an image.")
+    current = _locked(image)
+    if current.status != before:
+        raise Conflict(f"Only {before} images can be {verb}d; {current.display_name} is {current.status}.")
+    current.status = after
+    current.save(update_fields=["status", "updated_at"])
+    return current
+
+
+@transaction.atomic
+def image_deactivate(*, scope: Scope, image: Image) -> Image:
+    """Deactivate an active image (platform admin): only platform admins can download it then."""
+    return _status_switch(
+        scope=scope, image=image, verb="deactivate", before=Status.ACTIVE, after=Status.DEACTIVATED
+    )
+
+
+@transaction.atomic
+def image_reactivate(*, scope: Scope, image: Image) -> Image:
+    """Make a deactivated image active again (platform admin)."""
+    return _status_switch(
+        scope=scope, image=image, verb="reactivate", before=Status.DEACTIVATED, after=Status.ACTIVE
+    )
