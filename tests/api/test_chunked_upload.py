@@ -364,3 +364,31 @@ def test_a_chunked_upload_works_under_gunicorn(gunicorn):
         hashlib.sha512(data).hexdigest(),
     ]
     assert (store / image_id).read_bytes() == data
+
+
+def test_an_image_with_data_is_a_409_before_the_body_is_looked_at(token, make_image):
+    active = make_image("done", status=Status.ACTIVE, size=3)
+    response = Client().generic(
+        "PUT",
+        f"/image/v2/images/{active.pk}/file",
+        b"",
+        content_type="text/plain",  # neither the media type nor a length is checked first
+        headers={"X-Auth-Token": token},
+        CONTENT_LENGTH="",
+    )
+    assert response.status_code == 409, response.content
+
+
+def test_a_declared_length_past_the_size_limit_is_a_413_up_front(token, queued, settings, fs_store):
+    settings.IMAGE_UPLOAD_MAX_SIZE = 10 * KiB
+    response = Client().generic(
+        "PUT",
+        f"/image/v2/images/{queued.pk}/file",
+        os.urandom(10 * KiB + 1),
+        content_type="application/octet-stream",
+        headers={"X-Auth-Token": token},
+    )
+    assert response.status_code == 413, response.content
+    queued.refresh_from_db()
+    assert queued.status == Status.QUEUED
+    assert fs_store.keys() == []
