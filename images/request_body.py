@@ -69,8 +69,8 @@ def body_chunks(request: HttpRequest, *, chunk_size: int, max_size: int) -> Iter
     max_size (before the offending bytes are yielded)."""
     if not is_chunked(request):
         return _sized(request, int(request.META["CONTENT_LENGTH"]), chunk_size)
-    stream = request.environ["wsgi.input"]
-    if request.environ.get("wsgi.input_terminated"):
+    stream = request.META["wsgi.input"]
+    if request.META.get("wsgi.input_terminated"):
         return _limited(_until_eof(stream.read, chunk_size), max_size)
     read, readline = _raw(stream)
     return _limited(_dechunked(read, readline, chunk_size), max_size)
@@ -81,10 +81,10 @@ def _too_large(max_size: int) -> str:
 
 
 def _chunked_readable(request: HttpRequest) -> bool:
-    if request.environ.get("wsgi.input_terminated"):
+    if request.META.get("wsgi.input_terminated"):
         return True
     try:
-        _raw(request.environ["wsgi.input"])
+        _raw(request.META["wsgi.input"])
     except LengthRequired:
         return False
     return True
