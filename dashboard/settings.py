@@ -212,6 +212,17 @@ IMAGE_STORE_S3_REGION = os.environ.get("IMAGE_STORE_S3_REGION", "us-east-1")
 IMAGE_STORE_S3_PART_SIZE = env_int("IMAGE_STORE_S3_PART_SIZE", 8 * 1024 * 1024)
 # How much of a request body is read at a time while an upload streams.
 IMAGE_UPLOAD_CHUNK_SIZE = env_int("IMAGE_UPLOAD_CHUNK_SIZE", 1024 * 1024)
+# The largest upload accepted, sized or chunked (Glance's image_size_cap: 1 TiB).
+IMAGE_UPLOAD_MAX_SIZE = env_int("IMAGE_UPLOAD_MAX_SIZE", 1024**4)
+# While data streams, the image records that bytes are still arriving at most this often; an upload
+# `saving` with no progress for IMAGE_UPLOAD_STALE_SECONDS is interrupted: the next upload in its
+# project, or the recover_uploads command, puts it back to queued and frees its quota and data.
+IMAGE_UPLOAD_PROGRESS_SECONDS = env_int("IMAGE_UPLOAD_PROGRESS_SECONDS", 15)
+IMAGE_UPLOAD_STALE_SECONDS = env_int("IMAGE_UPLOAD_STALE_SECONDS", 300)
+if IMAGE_UPLOAD_STALE_SECONDS < 2 * IMAGE_UPLOAD_PROGRESS_SECONDS:
+    raise ImproperlyConfigured(
+        "IMAGE_UPLOAD_STALE_SECONDS must be at least twice IMAGE_UPLOAD_PROGRESS_SECONDS"
+    )
 
 # Per-project image quotas (defaults; a platform admin overrides them per project). -1: unlimited.
 IMAGE_QUOTA_COUNT_TOTAL = env_int("IMAGE_QUOTA_COUNT_TOTAL", 100)

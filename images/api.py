@@ -8,7 +8,7 @@ services' status codes, and an image the project may not see is 404.
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,7 +33,7 @@ from django.views.decorators.http import require_http_methods
 from dashboard.identity import Scope
 from dashboard.tokens import scope_of, token_find
 
-from . import access, quotas, services
+from . import access, quotas, request_body, services
 from .listing import first_rows
 from .models import ContainerFormat, DiskFormat, Image, ImageMember, MemberStatus, ProjectQuota, Status
 
@@ -403,32 +403,28 @@ def image(request: HttpRequest, image_id: str) -> HttpResponse:
     return JsonResponse(image_document(found))
 
 
-def _body_chunks(request: HttpRequest, length: int) -> Iterator[bytes]:
-    remaining = length
-    while remaining > 0:
-        chunk = request.read(min(settings.IMAGE_UPLOAD_CHUNK_SIZE, remaining))
-        if not chunk:
-            return  # the client went away: the service sees fewer bytes than declared
-        remaining -= len(chunk)
-        yield chunk
-
-
 @api_view("GET", "PUT")
 def image_file(request: HttpRequest, image_id: str) -> HttpResponse:
     """PUT streams the request body into a queued image; GET streams its data back."""
     scope = request.scope
     found = _image(scope, image_id)
     if request.method == "PUT":
+        services.image_upload_check(scope=scope, image=found)  # 409 before the body is looked at
         if request.content_type != "application/octet-stream":
             raise ApiError(415, "Send the image data as application/octet-stream.")
-        raw_length = request.META.get("CONTENT_LENGTH") or ""
-        if not raw_length.isdigit():
-            raise ApiError(411, "The upload needs a Content-Length header.")
-        length = int(raw_length)
+        max_size = settings.IMAGE_UPLOAD_MAX_SIZE
         try:
-            services.image_upload(
-                scope=scope, image=found, chunks=_body_chunks(request, length), declared_length=length
+            length = request_body.declared_length(request, max_size=max_size)
+            chunks = request_body.body_chunks(
+                request, chunk_size=settings.IMAGE_UPLOAD_CHUNK_SIZE, max_size=max_size
             )
+            services.image_upload(scope=scope, image=found, chunks=chunks, declared_length=length)
+        except request_body.LengthRequired as e:
+            raise ApiError(411, str(e)) from None
+        except request_body.MalformedBody as e:
+            raise ApiError(400, f"{e} The image is still queued.") from None
+        except request_body.BodyTooLarge as e:
+            raise ApiError(413, str(e)) from None
         except UnreadablePostError:
             raise ApiError(400, "The upload was interrupted; the image is still queued. Try again.") from None
         return HttpResponse(status=204)

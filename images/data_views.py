@@ -5,7 +5,6 @@ upload service chunk by chunk as it is read from the connection; Django's multip
 upload handlers are never involved, so nothing buffers the body in memory or in a temporary file.
 """
 
-from collections.abc import Iterator
 from uuid import UUID
 
 from django.conf import settings
@@ -27,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from dashboard.decorators import project_required
 from dashboard.models import Project
 
-from . import access, quotas, services
+from . import access, quotas, request_body, services
 from .forms import ImageForm, QuotaForm, UploadFormatsForm
 from .models import ProjectQuota
 
@@ -36,18 +35,6 @@ INVALID = 422
 
 def _error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
-
-
-def _body_chunks(request: HttpRequest, length: int) -> Iterator[bytes]:
-    """The request body, read from the connection a chunk at a time (never all of it)."""
-    remaining = length
-    size = settings.IMAGE_UPLOAD_CHUNK_SIZE
-    while remaining > 0:
-        chunk = request.read(min(size, remaining))
-        if not chunk:
-            return  # the client went away: the service sees fewer bytes than declared
-        remaining -= len(chunk)
-        yield chunk
 
 
 def _upload_urls(image) -> dict:
@@ -118,7 +105,7 @@ def image_upload(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @login_required
 @project_required
 def image_file(request: HttpRequest, image_id: UUID) -> HttpResponse:
-    """GET streams the image's data; PUT takes it as the raw request body (Content-Length needed)."""
+    """GET streams the image's data; PUT takes it as the raw request body (sized or chunked)."""
     if request.method == "PUT":
         return _put_file(request, image_id)
     scope = request.scope
@@ -143,24 +130,32 @@ def _put_file(request: HttpRequest, image_id: UUID) -> HttpResponse:
         return _error(str(e), 403)
     except Http404:
         return _error("No such image.", 404)
-    raw_length = request.META.get("CONTENT_LENGTH") or ""
-    if not raw_length.isdigit():
-        return _error("The upload needs a Content-Length header.", 411)
-    length = int(raw_length)
     formats = UploadFormatsForm(request.GET)
     if not formats.is_valid():
         return _error("Unknown disk or container format.", 400)
+    max_size = settings.IMAGE_UPLOAD_MAX_SIZE
     try:
+        services.image_upload_check(scope=scope, image=image)  # 409 before the body is looked at
+        length = request_body.declared_length(request, max_size=max_size)
+        chunks = request_body.body_chunks(
+            request, chunk_size=settings.IMAGE_UPLOAD_CHUNK_SIZE, max_size=max_size
+        )
         image = services.image_upload(
             scope=scope,
             image=image,
-            chunks=_body_chunks(request, length),
+            chunks=chunks,
             declared_length=length,
             disk_format=formats.cleaned_data["disk_format"] or None,
             container_format=formats.cleaned_data["container_format"] or None,
         )
     except services.ServiceError as e:
         return _error(str(e), e.status_code)
+    except request_body.LengthRequired as e:
+        return _error(str(e), 411)
+    except request_body.MalformedBody as e:
+        return _error(f"{e} The image is still queued.", 400)
+    except request_body.BodyTooLarge as e:
+        return _error(str(e), 413)
     except UnreadablePostError:
         return _error("The upload was interrupted; the image is still queued. Try again.", 400)
     return JsonResponse(

@@ -73,6 +73,10 @@ class Image(models.Model):
     properties = models.JSONField(default=dict, blank=True)
     # While the data streams (status saving): bytes of storage quota held for it.
     upload_reserved = models.BigIntegerField(default=0, editable=False)
+    # Which upload owns the saving image (a recovered upload's late writer cannot finish over a
+    # new one), and when bytes last arrived for it (no progress for long: interrupted).
+    upload_token = models.UUIDField(null=True, blank=True, editable=False)
+    upload_progress_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

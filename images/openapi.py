@@ -59,7 +59,7 @@ ERROR_MEANINGS = {
     403: "The caller may see this but not do that; the message says why.",
     404: "No such thing, or the caller's project may not know it exists.",
     409: "The request conflicts with the current state (a duplicate member, a missing property…).",
-    411: "An upload without a Content-Length header.",
+    411: "An upload with neither a Content-Length header nor a chunked body.",
     413: "A limit would be passed (members, tags, properties, image count or storage quota).",
     415: "The body is not of the media type this operation takes.",
     429: "Too many failed authentications from this user or address.",
@@ -695,7 +695,7 @@ def _image_paths() -> dict:
                 tags=IMAGES,
             ),
             "put": operation(
-                "Upload the data of a queued image (exact quotas; the image becomes active)",
+                "Upload the data of a queued image, sized or chunked (exact quotas; the image becomes active)",
                 {**done, **image_errors(400, 403, 404, 409, 411, 413, 415, 503)},
                 tags=IMAGES,
                 requestBody={"required": True, "content": {"application/octet-stream": {}}},

@@ -5,6 +5,7 @@ import os
 import pty
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,10 @@ OPENSTACK = Path(sys.executable).with_name("openstack")
 
 @pytest.fixture
 def openstack(live_server, tmp_path, settings):
-    """openstack(user, project, *args) → the command's stdout; check=False returns the result."""
+    """openstack(user, project, *args) → the command's stdout; check=False returns the result.
+
+    stdin=path: the file's bytes arrive on a pipe (as `openstack image create … < file` or
+    `cat file | openstack image create …`); otherwise stdin is a terminal."""
     settings.IMAGE_STORE_DIR = tmp_path / "store"
     home = tmp_path / "home"
     home.mkdir()
@@ -24,7 +28,7 @@ def openstack(live_server, tmp_path, settings):
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
 
-    def run(user, project, *args: str, check: bool = True):
+    def run(user, project, *args: str, check: bool = True, stdin: Path | None = None):
         command = [
             str(OPENSTACK),
             "--os-auth-url",
@@ -45,18 +49,39 @@ def openstack(live_server, tmp_path, settings):
             "2",
             *args,
         ]
-        # A terminal on stdin: `image create` reads image data from a non-terminal stdin.
-        terminal, stdin = pty.openpty()
+        # A terminal on stdin unless data is piped: `image create` reads image data from a
+        # non-terminal stdin.
+        if stdin is None:
+            keep, given = pty.openpty()
+            feeder = None
+        else:
+            given, keep = os.pipe()
+            feeder = threading.Thread(target=_feed, args=(keep, stdin.read_bytes()), daemon=True)
         try:
+            if feeder is not None:
+                feeder.start()
             result = subprocess.run(
-                command, cwd=tmp_path, env=env, stdin=stdin, capture_output=True, text=True, timeout=120
+                command, cwd=tmp_path, env=env, stdin=given, capture_output=True, text=True, timeout=120
             )
         finally:
-            os.close(terminal)
-            os.close(stdin)
+            if feeder is not None:
+                feeder.join(timeout=10)
+            else:
+                os.close(keep)
+            os.close(given)
         if check:
             assert result.returncode == 0, f"{' '.join(args)}\n{result.stderr}"
             return result.stdout
         return result
 
     return run
+
+
+def _feed(pipe: int, data: bytes) -> None:
+    """Write data into the pipe and close it (the reader sees its end); a reader that stops early
+    is not an error here."""
+    try:
+        with os.fdopen(pipe, "wb") as out:
+            out.write(data)
+    except BrokenPipeError:
+        pass

@@ -31,6 +31,7 @@ from .data import (
     image_download,
     image_reactivate,
     image_upload,
+    image_upload_check,
     uploads_recover,
 )
 from .errors import (
@@ -83,6 +84,7 @@ __all__ = [
     "image_tag_remove",
     "image_update",
     "image_upload",
+    "image_upload_check",
     "member_accept",
     "member_reject",
     "member_remove",

@@ -85,10 +85,12 @@ def image_delete(*, scope: Scope, image: Image) -> None:
         raise NotPermitted(
             f"{current.display_name} is protected and cannot be deleted. Unset Protected first."
         )
-    key = str(current.pk)
+    key, uploading = str(current.pk), current.status == Status.SAVING
     activity.record_deletion(scope=scope, image=current)
     current.delete()
-    transaction.on_commit(lambda: _delete_data(key))
+    # An upload in progress or interrupted leaves unfinished data: discarded too (a live writer
+    # finds its image gone at its next step and aborts what it wrote since).
+    transaction.on_commit(lambda: _delete_data(key, unfinished=uploading))
 
 
 # The Image API's changes: an image document (create), a JSON patch (update), tags. Glance's rules

@@ -4,17 +4,27 @@ An upload is three short transactions around the stream, never one long one: sta
 saving, quota reserved under the project's quota lock), extend the reservation as bytes exceed
 it, finish (commit the stored object, saving → active). Whatever goes wrong in between aborts
 the store writer (nothing stored) and puts the image back to queued, so it can be retried.
+
+Each upload holds a token on the image and records, at most every IMAGE_UPLOAD_PROGRESS_SECONDS,
+that bytes are still arriving. A `saving` image without progress for IMAGE_UPLOAD_STALE_SECONDS
+was interrupted (its server died, its client stalled): uploads_recover puts it back to queued,
+releases its quota and discards its partial data. Every step of an upload checks its token, so
+a writer that comes back after that cannot record data over a later upload.
 """
 
 import hashlib
 import logging
+import time
+import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dashboard.identity import Scope
@@ -42,11 +52,35 @@ log = logging.getLogger(__name__)
 RESERVATION_STEP = 64 * 1024 * 1024
 
 
-def _delete_data(key: str) -> None:
+def _delete_data(key: str, *, unfinished: bool = False) -> None:
     try:
-        stores.get_store().delete(key)
+        store = stores.get_store()
+        store.delete(key)
+        if unfinished:
+            store.discard_unfinished(key)
     except Exception:
         log.exception("Could not delete the stored data of image %s", key)
+
+
+def _require_uploadable(image: Image) -> None:
+    if image.status in (Status.ACTIVE, Status.DEACTIVATED):
+        raise Conflict(
+            f"{image.display_name} already has its data ({image.status}); image data cannot be "
+            "replaced. Create a new image instead."
+        )
+    if image.status == Status.SAVING:
+        raise Conflict(f"An upload to {image.display_name} is already in progress.")
+    if image.status != Status.QUEUED:
+        raise Conflict(f"{image.display_name} is {image.status}: it cannot take data.")
+
+
+def image_upload_check(*, scope: Scope, image: Image) -> None:
+    """Refuse early (before any byte is read) an upload image_upload would refuse for the
+    image's state: not the project's to change (403), has data or is uploading already (409)."""
+    _require_edit(scope, image)
+    if image.status == Status.SAVING:
+        return  # perhaps an interrupted upload that image_upload recovers first
+    _require_uploadable(image)
 
 
 def _require_count_quota(project_id: str) -> None:
@@ -63,15 +97,7 @@ def _upload_start(
 ) -> Image:
     limits = quotas.lock_project(image.owner_id)
     current = _locked(image)
-    if current.status in (Status.ACTIVE, Status.DEACTIVATED):
-        raise Conflict(
-            f"{current.display_name} already has its data ({current.status}); image data cannot be "
-            "replaced. Create a new image instead."
-        )
-    if current.status == Status.SAVING:
-        raise Conflict(f"An upload to {current.display_name} is already in progress.")
-    if current.status != Status.QUEUED:
-        raise Conflict(f"{current.display_name} is {current.status}: it cannot take data.")
+    _require_uploadable(current)
     if disk_format:
         if disk_format not in DiskFormat.values:
             raise InvalidInput(f"Unknown disk format {disk_format!r}.")
@@ -100,17 +126,40 @@ def _upload_start(
         )
     current.status = Status.SAVING
     current.upload_reserved = reserve
-    current.save(update_fields=["status", "upload_reserved", "disk_format", "container_format", "updated_at"])
+    current.upload_token = uuid.uuid4()
+    current.upload_progress_at = timezone.now()
+    current.save(
+        update_fields=[
+            "status",
+            "upload_reserved",
+            "upload_token",
+            "upload_progress_at",
+            "disk_format",
+            "container_format",
+            "updated_at",
+        ]
+    )
     return current
+
+
+def _this_upload(image: Image) -> Q:
+    """The image, still saving for this upload (not cancelled, recovered or restarted since)."""
+    return Q(pk=image.pk, status=Status.SAVING, upload_token=image.upload_token)
+
+
+def _upload_progress(image: Image) -> None:
+    """Record that bytes are still arriving; refuse to go on if the upload was cancelled."""
+    if not Image.objects.filter(_this_upload(image)).update(upload_progress_at=timezone.now()):
+        raise Conflict(f"The upload to {image.display_name} was cancelled (deleted or interrupted).")
 
 
 @transaction.atomic
 def _upload_reserve(*, image: Image, needed: int, fixed: bool) -> int:
     """Hold at least `needed` bytes of storage quota for the upload; the new reservation."""
     limits = quotas.lock_project(image.owner_id)
-    current = Image.objects.select_for_update().filter(pk=image.pk, status=Status.SAVING).first()
+    current = Image.objects.select_for_update().filter(_this_upload(image)).first()
     if current is None:
-        raise NotFound("The image was deleted while its data was uploading.")
+        raise Conflict(f"The upload to {image.display_name} was cancelled (deleted or interrupted).")
     limit = limits[quotas.SIZE_TOTAL]
     others = quotas.usage_of(current.owner_id)[quotas.SIZE_TOTAL] - current.upload_reserved
     if not quotas.within(limit, others + needed):
@@ -120,7 +169,7 @@ def _upload_reserve(*, image: Image, needed: int, fixed: bool) -> int:
     reserve = needed if fixed else max(needed, current.upload_reserved + RESERVATION_STEP)
     if limit != quotas.UNLIMITED:
         reserve = min(reserve, limit - others)
-    Image.objects.filter(pk=current.pk).update(upload_reserved=reserve)
+    Image.objects.filter(pk=current.pk).update(upload_reserved=reserve, upload_progress_at=timezone.now())
     return reserve
 
 
@@ -132,8 +181,8 @@ def _upload_finish(*, image: Image, writer: stores.Writer, **data: Any) -> Image
     )
     if current is None:
         raise NotFound("The image was deleted while its data was uploading.")
-    if current.status != Status.SAVING:
-        raise Conflict(f"{current.display_name} is {current.status}: the upload was cancelled.")
+    if current.status != Status.SAVING or current.upload_token != image.upload_token:
+        raise Conflict(f"The upload to {current.display_name} was cancelled (interrupted for too long).")
     try:
         writer.commit()
     except stores.StoreError as e:
@@ -144,8 +193,18 @@ def _upload_finish(*, image: Image, writer: stores.Writer, **data: Any) -> Image
         setattr(current, field, value)
     current.status = Status.ACTIVE
     current.upload_reserved = 0
+    current.upload_token = current.upload_progress_at = None
     try:
-        current.save(update_fields=[*data, "status", "upload_reserved", "updated_at"])
+        current.save(
+            update_fields=[
+                *data,
+                "status",
+                "upload_reserved",
+                "upload_token",
+                "upload_progress_at",
+                "updated_at",
+            ]
+        )
     except Exception:
         _delete_data(key)
         raise
@@ -153,24 +212,67 @@ def _upload_finish(*, image: Image, writer: stores.Writer, **data: Any) -> Image
 
 
 def _upload_reset(image: Image) -> None:
-    """A failed upload: the image goes back to queued, its reservation released."""
-    Image.objects.filter(pk=image.pk, status=Status.SAVING).update(status=Status.QUEUED, upload_reserved=0)
+    """A failed upload: the image goes back to queued, its reservation released (unless another
+    upload owns it by now)."""
+    Image.objects.filter(_this_upload(image)).update(**_QUEUED_AGAIN)
 
 
-def uploads_recover(*, older_than: timedelta) -> list[Image]:
-    """Images left `saving` by a server that died mid-upload (older than `older_than`): their
-    unfinished data is discarded and they go back to queued, their quota reservation released,
-    so the upload can be retried. Run by the recover_uploads command."""
+_QUEUED_AGAIN: dict[str, Any] = {
+    "status": Status.QUEUED,
+    "upload_reserved": 0,
+    "upload_token": None,
+    "upload_progress_at": None,
+}
+
+
+def _stale(older_than: timedelta) -> Q:
     cutoff = timezone.now() - older_than
-    stale = list(Image.objects.filter(status=Status.SAVING, updated_at__lt=cutoff).order_by("pk"))
-    store = stores.get_store()
-    for image in stale:
-        try:
-            store.discard_unfinished(str(image.pk))
-        except Exception as e:  # the store is unreachable: leave the image for the next run
-            raise StoreFailed(f"The image store could not clean up {image.pk}: {e}") from e
-        _upload_reset(image)
-    return stale
+    return Q(status=Status.SAVING) & (
+        Q(upload_progress_at__lt=cutoff) | Q(upload_progress_at__isnull=True, updated_at__lt=cutoff)
+    )
+
+
+def uploads_recover(*, older_than: timedelta | None = None, project_id: str | None = None) -> list[Image]:
+    """Interrupted uploads: images `saving` without progress for `older_than` (default
+    IMAGE_UPLOAD_STALE_SECONDS), in one project or all. Each goes back to queued, its quota
+    reservation released and its unfinished data discarded, so the upload can be retried; one
+    still making progress is left alone. Run by the recover_uploads command, and before every
+    upload for the uploading project."""
+    if older_than is None:
+        older_than = timedelta(seconds=settings.IMAGE_UPLOAD_STALE_SECONDS)
+    candidates = Image.objects.filter(_stale(older_than))
+    if project_id is not None:
+        candidates = candidates.filter(owner_id=project_id)
+    recovered = []
+    for pk in candidates.order_by("pk").values_list("pk", flat=True):
+        image = _recover_one(pk, older_than)
+        if image is not None:
+            recovered.append(image)
+    return recovered
+
+
+@transaction.atomic
+def _recover_one(pk: uuid.UUID, older_than: timedelta) -> Image | None:
+    """Under the image's row lock (a new upload cannot start, the old writer cannot record
+    progress): still stale? Then queued again and its partial data discarded, or, if the store
+    cannot do that now, left as it is for the next run."""
+    image = Image.objects.select_for_update().filter(_stale(older_than), pk=pk).first()
+    if image is None:
+        return None  # it made progress, finished or was deleted meanwhile
+    if not Image.objects.filter(_this_upload(image), _stale(older_than)).update(**_QUEUED_AGAIN):
+        return None
+    try:
+        stores.get_store().discard_unfinished(str(image.pk))
+    except Exception as e:  # the store is unreachable: roll back, leave the image for the next run
+        raise StoreFailed(f"The image store could not clean up {image.pk}: {e}") from e
+    return image
+
+
+def _recover_before_upload(project_id: str) -> None:
+    try:
+        uploads_recover(project_id=project_id)
+    except StoreFailed:
+        log.exception("Could not recover the interrupted uploads of project %s", project_id)
 
 
 def image_upload(
@@ -189,6 +291,7 @@ def image_upload(
     header contradicts the disk format. On any failure nothing is stored and the image is queued.
     """
     _require_edit(scope, image)
+    _recover_before_upload(image.owner_id)
     current = _upload_start(
         image=image,
         declared_length=declared_length,
@@ -201,9 +304,13 @@ def image_upload(
         digests = _Digests()
         size, reserved = 0, current.upload_reserved
         header, checked = bytearray(), False
+        every, recorded = settings.IMAGE_UPLOAD_PROGRESS_SECONDS, time.monotonic()
         for chunk in chunks:
             if not chunk:
                 continue
+            if time.monotonic() - recorded >= every:
+                _upload_progress(current)
+                recorded = time.monotonic()
             size += len(chunk)
             if declared_length is not None and size > declared_length:
                 raise InvalidInput(f"More data arrived than the declared {declared_length} bytes.")
