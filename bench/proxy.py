@@ -65,8 +65,17 @@ class Nginx:
             )
         )
         self.process = subprocess.Popen(
-            [binary, "-c", str(config), "-p", str(self.run_dir), "-e", str(self.run_dir / "error.log"),
-             "-g", "daemon off;"],
+            [
+                binary,
+                "-c",
+                str(config),
+                "-p",
+                str(self.run_dir),
+                "-e",
+                str(self.run_dir / "error.log"),
+                "-g",
+                "daemon off;",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
