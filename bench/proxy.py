@@ -46,6 +46,7 @@ class Nginx:
             raise RuntimeError("nginx is not installed (Debian: apt-get install nginx)")
         if self.run_dir is None:
             self.run_dir = Path(tempfile.mkdtemp(prefix="nginx-"))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         # Workers run as the user who starts nginx (when that is root, the template's `user`
         # would otherwise make them nobody, who cannot enter a private temporary directory).
         user = os.environ.get("USER") or "root"
