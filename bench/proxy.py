@@ -123,11 +123,12 @@ def header_trickle(host: str) -> tuple[bytes, bytes]:
     return f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n".encode(), b"X-Slow: " + b"a" * 1_000_000
 
 
-def body_trickle(host: str, path: str = "/auth/login/") -> tuple[bytes, bytes]:
-    """A form post whose body comes one byte at a time."""
-    body = b"a" * 100_000
+def body_trickle(host: str, path: str = "/identity/v3/auth/tokens") -> tuple[bytes, bytes]:
+    """A request whose body comes one byte at a time, to an endpoint that reads its body before
+    anything else, signed in or not (the Identity API's sign-in)."""
+    body = b'{"auth": ' + b" " * 100_000 + b"}"
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode()
     return head, body
