@@ -230,8 +230,6 @@ def test_health_answers_while_48_slow_clients_hold_connections(proxy, pools):
         # nginx holds the slow requests itself: it opened no connection to the pages pool for them
         # (the probes, one at a time, need one or two).
         assert connections_to(pools.pages[1]) <= 4
-    # Over those seconds the header tricklers passed the proxy's total header time and were cut.
-    assert slow.opened >= 48
 
 
 def test_a_client_trickling_its_header_or_pausing_its_body_is_cut_off(proxy):
