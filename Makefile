@@ -57,3 +57,8 @@ load: $(STAMP)
 .PHONY: bench-upload
 bench-upload: $(STAMP)
 	$(PY) -m bench.upload $(UPLOAD_ARGS)
+
+## Slow clients: health-probe latency under 48 slow clients, gunicorn alone and behind nginx (deploy/nginx.conf)
+.PHONY: bench-slow
+bench-slow: $(STAMP)
+	$(PY) -m bench.slow_clients $(SLOW_ARGS)

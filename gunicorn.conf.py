@@ -1,6 +1,10 @@
 """gunicorn settings for production: `gunicorn dashboard.wsgi` (this file is read from the
 working directory). Sized for a small machine (2 cores); every value can be overridden from the
-environment (GUNICORN_BIND, GUNICORN_WORKERS, GUNICORN_THREADS, GUNICORN_TIMEOUT).
+environment (GUNICORN_BIND, GUNICORN_WORKERS, GUNICORN_THREADS, GUNICORN_TIMEOUT,
+GUNICORN_FORWARDED_ALLOW_IPS).
+
+In production two of these run behind nginx (deploy/nginx.conf, README "Production"): a pool for
+pages and the API, and a pool for image data (uploads and downloads), each on its own address.
 
 Django here is CPU-bound with short database waits: one process per core plus one, each with a
 few threads to overlap those waits (threads share a process's GIL, so more do not add CPU).
@@ -17,6 +21,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", 4))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))  # large uploads stream through a worker
 graceful_timeout = 30
 keepalive = 5
+# The proxies whose X-Forwarded-Proto gunicorn believes (wsgi.url_scheme): the same as Django's
+# DJANGO_TRUSTED_PROXIES unless set apart; nobody when neither is set.
+forwarded_allow_ips = os.environ.get(
+    "GUNICORN_FORWARDED_ALLOW_IPS", os.environ.get("DJANGO_TRUSTED_PROXIES", "")
+)
 # Import Django once in the master; workers fork with it loaded (no database connection is
 # opened at import).
 preload_app = True

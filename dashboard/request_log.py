@@ -53,6 +53,8 @@ class RequestLogMiddleware:
                     {
                         "method": request.method,
                         "path": request.path,
+                        # The client's, behind a trusted proxy too (dashboard.proxy runs first).
+                        "address": request.META.get("REMOTE_ADDR"),
                         "status": response.status_code,
                         "duration_ms": duration_ms,
                         "queries": counter.count,

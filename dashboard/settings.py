@@ -5,6 +5,7 @@ DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL;
 `manage.py check --deploy` then passes.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -54,6 +55,16 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
+# The reverse proxies in front of the server (addresses or networks, e.g. "127.0.0.1" for nginx on
+# the same machine): only a request from one of them may name the client's address
+# (X-Forwarded-For, X-Real-IP) and scheme (X-Forwarded-Proto). See dashboard/proxy.py.
+TRUSTED_PROXIES = env_list("DJANGO_TRUSTED_PROXIES", [])
+try:
+    for _proxy in TRUSTED_PROXIES:
+        ipaddress.ip_network(_proxy, strict=False)
+except ValueError as e:
+    raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES: {e}") from None
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -68,6 +79,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: everything after it (the request log, the throttles) sees the client's address.
+    "dashboard.proxy.ForwardedForMiddleware",
     "dashboard.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "dashboard.middleware.ContentSecurityPolicyMiddleware",
@@ -183,7 +196,9 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes speak plain HTTP to the server itself
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if TRUSTED_PROXIES:
+        # The proxy terminates TLS; the header is removed from any other peer's requests.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
