@@ -109,9 +109,16 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL and a busy timeout keep the embedded database pleasant with a few concurrent users.
+    # Concurrent use of the embedded database (docs/security.md): WAL lets readers run beside the one
+    # writer; a writer waits for the lock (busy timeout, seconds) instead of failing with "database is
+    # locked"; and every transaction takes the write lock when it begins (IMMEDIATE), because a
+    # transaction that read first and then wants to write cannot wait: SQLite fails it at once.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": env_int("SQLITE_BUSY_TIMEOUT", 20),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Pages run short queries. PostgreSQL's JIT compiles a query whenever its *estimated* cost is
