@@ -56,8 +56,9 @@ class RoleAssignment(models.Model):
 
 
 class ApiToken(models.Model):
-    """An Identity API token. Only the SHA-256 of the secret is stored; the roles are the user's
-    roles on the project when the token was issued. Revoking a token deletes it."""
+    """An Identity API token. Only the SHA-256 of the secret is stored. roles and is_admin record
+    what the user held when the token was issued; a token acts with the roles held now
+    (dashboard.tokens.token_find). Revoking a token deletes it."""
 
     key_hash = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
