@@ -72,3 +72,18 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"token of {self.user} on {self.project} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class LoginFailure(models.Model):
+    """Sign-in attempts counted against one (user name, client address) pair or one client address
+    (dashboard.throttle). Only a hash of the name and address is kept."""
+
+    key = models.CharField(max_length=64, unique=True)
+    # Attempts since the last success, counted before the password is checked.
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField()
+    # No attempt is checked before this moment (backoff); null when not throttled.
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.attempts} attempts, blocked until {self.blocked_until}"

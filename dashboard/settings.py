@@ -138,14 +138,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "images:list"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling: this many failures per user name or per client address within the window
-# locks further attempts until the window has passed.
+# Sign-in throttling (dashboard/throttle.py): attempts per (user name, client address) and per client
+# address; past a limit one attempt per backoff period, doubling from LOGIN_BACKOFF_SECONDS up to
+# LOGIN_BACKOFF_MAX_SECONDS. A counter is forgotten LOGIN_FAILURE_WINDOW seconds after its last attempt.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
-LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 15 * 60)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 50)
+LOGIN_BACKOFF_SECONDS = env_int("LOGIN_BACKOFF_SECONDS", 30)
+LOGIN_BACKOFF_MAX_SECONDS = env_int("LOGIN_BACKOFF_MAX_SECONDS", 15 * 60)
+LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 60 * 60)
 
 CACHES = {
     "default": {
-        # The database cache is shared by every server process, which the login throttle needs.
+        # The database cache is shared by every server process.
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "dashboard_cache",
     }

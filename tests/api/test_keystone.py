@@ -114,7 +114,8 @@ def test_it_throttles_repeated_failed_passwords(client, alice, platform, setting
     response = issue(client, "alice", "platform")
 
     assert response.status_code == 429
-    assert "Too many failed" in response.json()["error"]["message"]
+    assert response["Retry-After"] == "30"
+    assert "Too many failed authentications. Wait 30 seconds" in response.json()["error"]["message"]
 
 
 def test_it_answers_version_discovery(client):
