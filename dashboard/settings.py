@@ -243,8 +243,9 @@ IMAGE_QUOTA_COUNT_UPLOADING = env_int("IMAGE_QUOTA_COUNT_UPLOADING", 5)
 # Identity API tokens (the `openstack` client's): seconds from issue to expiry.
 API_TOKEN_LIFETIME = env_int("API_TOKEN_LIFETIME", 12 * 60 * 60)
 
-# E-mail (sharing notifications to the affected project's users, sent after commit): printed on the
-# console unless EMAIL_BACKEND says otherwise (django.core.mail.backends.smtp.EmailBackend + EMAIL_HOST…).
+# E-mail (sharing notifications to the affected project's users, queued in the outbox table with the
+# change and sent by `manage.py send_outbox`): printed on the console unless EMAIL_BACKEND says
+# otherwise (django.core.mail.backends.smtp.EmailBackend + EMAIL_HOST…).
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -253,3 +254,7 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "cloud-dashboard@localhost")
 SHARING_EMAILS = env_bool("SHARING_EMAILS", True)
+# A message that cannot be sent is tried again after OUTBOX_RETRY_SECONDS, doubling each time, at most
+# OUTBOX_MAX_ATTEMPTS times in all.
+OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 60)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
