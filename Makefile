@@ -24,7 +24,10 @@ demo: db
 	$(PY) manage.py demo_world
 
 ## Set everything up and serve the dashboard with the demo world on http://127.0.0.1:8000
+# The e-mail sender runs beside the server (its mail printed on the console) and stops with it.
 run: demo
+	$(PY) manage.py send_outbox --loop & sender=$$!; \
+	trap 'kill $$sender 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # A system Chromium (Debian's `chromium`) is used when present; elsewhere Playwright's own build.

@@ -34,14 +34,17 @@ TITLES = {
 
 
 class IdentityError(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, *, retry_after: int | None = None):
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
 
 
-def _error(request: HttpRequest, status: int, message: str) -> JsonResponse:
+def _error(request: HttpRequest, status: int, message: str, retry_after: int | None = None) -> JsonResponse:
     body = {"error": {"code": status, "title": TITLES.get(status, "Error"), "message": message}}
     response = JsonResponse(body, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
     if status == 401:
         response["WWW-Authenticate"] = f'Keystone uri="{_absolute(request, "identity:versions")}"'
     return response
@@ -55,7 +58,7 @@ def api_view(*methods: str) -> Callable:
             try:
                 return view(request, *args, **kwargs)
             except IdentityError as e:
-                return _error(request, e.status, str(e))
+                return _error(request, e.status, str(e), e.retry_after)
 
         wrapper.__name__ = view.__name__
         wrapper.__doc__ = view.__doc__
@@ -137,13 +140,18 @@ def _authenticate(request: HttpRequest, identity: dict):
     else:
         raise IdentityError(401, "The user is unknown, or not in the Default domain.")
     address = _client_address(request)
-    if throttle.is_locked(username, address):
-        raise IdentityError(429, "Too many failed authentications. Wait 15 minutes and try again.")
+    try:
+        throttle.attempt(username, address)
+    except throttle.Throttled as e:
+        raise IdentityError(
+            429,
+            f"Too many failed authentications. Wait {throttle.wait_in_words(e.retry_after)} and try again.",
+            retry_after=e.retry_after,
+        ) from None
     user = authenticate(request, username=username, password=password)
     if user is None:
-        throttle.record_failure(username, address)
         raise IdentityError(401, "The user name or password is wrong, or the user is disabled.")
-    throttle.clear(username)
+    throttle.succeeded(username, address)
     return user
 
 

@@ -56,8 +56,9 @@ class RoleAssignment(models.Model):
 
 
 class ApiToken(models.Model):
-    """An Identity API token. Only the SHA-256 of the secret is stored; the roles are the user's
-    roles on the project when the token was issued. Revoking a token deletes it."""
+    """An Identity API token. Only the SHA-256 of the secret is stored. roles and is_admin record
+    what the user held when the token was issued; a token acts with the roles held now
+    (dashboard.tokens.token_find). Revoking a token deletes it."""
 
     key_hash = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
@@ -71,3 +72,18 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"token of {self.user} on {self.project} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class LoginFailure(models.Model):
+    """Sign-in attempts counted against one (user name, client address) pair or one client address
+    (dashboard.throttle). Only a hash of the name and address is kept."""
+
+    key = models.CharField(max_length=64, unique=True)
+    # Attempts since the last success, counted before the password is checked.
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField()
+    # No attempt is checked before this moment (backoff); null when not throttled.
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.attempts} attempts, blocked until {self.blocked_until}"

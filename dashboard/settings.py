@@ -122,9 +122,16 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL and a busy timeout keep the embedded database pleasant with a few concurrent users.
+    # Concurrent use of the embedded database (docs/security.md): WAL lets readers run beside the one
+    # writer; a writer waits for the lock (busy timeout, seconds) instead of failing with "database is
+    # locked"; and every transaction takes the write lock when it begins (IMMEDIATE), because a
+    # transaction that read first and then wants to write cannot wait: SQLite fails it at once.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": env_int("SQLITE_BUSY_TIMEOUT", 20),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Pages run short queries. PostgreSQL's JIT compiles a query whenever its *estimated* cost is
@@ -144,14 +151,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "images:list"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling: this many failures per user name or per client address within the window
-# locks further attempts until the window has passed.
+# Sign-in throttling (dashboard/throttle.py): attempts per (user name, client address) and per client
+# address; past a limit one attempt per backoff period, doubling from LOGIN_BACKOFF_SECONDS up to
+# LOGIN_BACKOFF_MAX_SECONDS. A counter is forgotten LOGIN_FAILURE_WINDOW seconds after its last attempt.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
-LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 15 * 60)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 50)
+LOGIN_BACKOFF_SECONDS = env_int("LOGIN_BACKOFF_SECONDS", 30)
+LOGIN_BACKOFF_MAX_SECONDS = env_int("LOGIN_BACKOFF_MAX_SECONDS", 15 * 60)
+LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 60 * 60)
 
 CACHES = {
     "default": {
-        # The database cache is shared by every server process, which the login throttle needs.
+        # The database cache is shared by every server process.
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "dashboard_cache",
     }
@@ -247,8 +258,9 @@ IMAGE_QUOTA_COUNT_UPLOADING = env_int("IMAGE_QUOTA_COUNT_UPLOADING", 5)
 # Identity API tokens (the `openstack` client's): seconds from issue to expiry.
 API_TOKEN_LIFETIME = env_int("API_TOKEN_LIFETIME", 12 * 60 * 60)
 
-# E-mail (sharing notifications to the affected project's users, sent after commit): printed on the
-# console unless EMAIL_BACKEND says otherwise (django.core.mail.backends.smtp.EmailBackend + EMAIL_HOST…).
+# E-mail (sharing notifications to the affected project's users, queued in the outbox table with the
+# change and sent by `manage.py send_outbox`): printed on the console unless EMAIL_BACKEND says
+# otherwise (django.core.mail.backends.smtp.EmailBackend + EMAIL_HOST…).
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -257,3 +269,7 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "cloud-dashboard@localhost")
 SHARING_EMAILS = env_bool("SHARING_EMAILS", True)
+# A message that cannot be sent is tried again after OUTBOX_RETRY_SECONDS, doubling each time, at most
+# OUTBOX_MAX_ATTEMPTS times in all.
+OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 60)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)

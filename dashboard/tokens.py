@@ -1,7 +1,9 @@
 """Identity API tokens: issued for a user on a project, resolved into the same Scope the pages use.
 
-The secret goes to the client once; the database keeps only its SHA-256. A token carries the
-roles the user had on the project when it was issued, and stops working when it expires, is
+The secret goes to the client once; the database keeps only its SHA-256. A token acts with the
+roles its user holds on its project *now*, read in the same query that finds the token: a role
+taken away takes effect on the next request (a demoted admin is refused at once; a user with no
+role left on the project is no longer authenticated). It stops working when it expires, is
 revoked, or its user or project is disabled.
 """
 
@@ -13,6 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .identity import Scope
@@ -55,13 +58,27 @@ def token_issue(*, user: AbstractBaseUser, project: Project) -> Issued | None:
     return Issued(secret=secret, token=token)
 
 
+def _holds(role: str | None = None, **where) -> Exists:
+    """Whether the token's user holds role (any role when None) on the token's project, or where."""
+    assignments = RoleAssignment.objects.filter(user_id=OuterRef("user_id"), **where)
+    if not where:
+        assignments = assignments.filter(project_id=OuterRef("project_id"))
+    return Exists(assignments.filter(role=role) if role else assignments)
+
+
 def token_find(secret: str | None) -> ApiToken | None:
-    """The valid token with this secret: unexpired, its user active and its project enabled."""
+    """The valid token with this secret: unexpired, its user active, its project enabled, and its
+    user still holding a role there. Its roles and is_admin are the ones held now (one query)."""
     if not secret:
         return None
-    return (
+    token = (
         ApiToken.objects.select_related("user", "project")
+        .annotate(
+            **{f"holds_{role}": _holds(role) for role in Role.values},
+            admin_now=_holds(Role.ADMIN, project__enabled=True),
+        )
         .filter(
+            Q(*(Q(**{f"holds_{role}": True}) for role in Role.values), _connector=Q.OR),
             key_hash=_hash(secret),
             expires_at__gt=timezone.now(),
             user__is_active=True,
@@ -69,6 +86,11 @@ def token_find(secret: str | None) -> ApiToken | None:
         )
         .first()
     )
+    if token is not None:
+        # Not saved: the row keeps what was granted at issue, for the record.
+        token.roles = sorted(role for role in Role.values if getattr(token, f"holds_{role}"))
+        token.is_admin = token.admin_now
+    return token
 
 
 def token_revoke(*, token: ApiToken) -> None:
@@ -76,7 +98,7 @@ def token_revoke(*, token: ApiToken) -> None:
 
 
 def scope_of(token: ApiToken) -> Scope:
-    """The Scope a token acts with: its project, and the roles captured when it was issued."""
+    """The Scope a token acts with: its project, and the roles its user holds there now (token_find)."""
     return Scope(
         user=token.user,
         project=token.project,

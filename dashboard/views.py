@@ -36,19 +36,24 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         username = request.POST.get("username", "")
         address = _client_address(request)
-        if throttle.is_locked(username, address):
+        try:
+            throttle.attempt(username, address)
+        except throttle.Throttled as e:
+            wait = throttle.wait_in_words(e.retry_after)
             form = AuthenticationForm(request)
             form.errors["__all__"] = form.error_class(
-                ["Too many failed sign-ins. Wait 15 minutes and try again."]
+                [f"Too many failed sign-ins. Wait {wait} and try again."]
             )
-            status = 429
-        elif form.is_valid():
-            throttle.clear(username)
+            response = render(
+                request, "registration/login.html", {"form": form, "next": _next_url(request)}, status=429
+            )
+            response["Retry-After"] = str(e.retry_after)
+            return response
+        if form.is_valid():
+            throttle.succeeded(username, address)
             login(request, form.get_user())
             return redirect(_next_url(request))
-        else:
-            throttle.record_failure(username, address)
-            status = 401
+        status = 401
     return render(
         request, "registration/login.html", {"form": form, "next": _next_url(request)}, status=status
     )

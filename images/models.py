@@ -209,3 +209,30 @@ class InboxMarker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} read {self.project_id} until {self.read_until:%Y-%m-%d %H:%M}"
+
+
+class OutboxMessage(models.Model):
+    """An e-mail waiting to be sent (images.notify): written in the transaction of the change it
+    tells of, sent by `manage.py send_outbox`, kept a while once sent."""
+
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    # Sent as Bcc: the users of a project do not learn each other's addresses.
+    recipients = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Not tried before this moment: the retry backoff, or a sender's claim while it sends.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The sender's question: what is unsent and due?
+            models.Index(
+                fields=["next_attempt_at", "id"], condition=models.Q(sent_at__isnull=True), name="outbox_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'sent' if self.sent_at else 'unsent'}: {self.subject}"

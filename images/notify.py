@@ -1,24 +1,30 @@
 """E-mail to the users of a project a sharing event concerns (its notifications, by mail).
 
-The message is composed when the transaction commits (transaction.on_commit: a rolled-back change
-mails nobody) and sent from a background thread, so a slow mail server never holds up the
-request. Django's mail framework sends it: the console backend by default, SMTP by settings
-(EMAIL_BACKEND, EMAIL_HOST…); SHARING_EMAILS=false turns it off.
+announce() writes the messages to the outbox table in the transaction that records the event, so a
+change and its mail are committed together or not at all, and nothing is lost when a process
+stops. `manage.py send_outbox` sends them with Django's mail framework (the console backend by
+default, SMTP by settings: EMAIL_BACKEND, EMAIL_HOST…), retrying a failure with a doubling delay
+up to OUTBOX_MAX_ATTEMPTS times; SHARING_EMAILS=false turns the mail off.
 """
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMessage
-from django.db import transaction
+from django.core.mail import EmailMessage, get_connection
+from django.db.models import F
+from django.utils import timezone
 
-from .models import ShareEvent
+from .models import OutboxMessage, ShareEvent
 
 log = logging.getLogger(__name__)
-_sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sharing-mail")
-_sent: list[Future] = []
+
+# A sender's claim on a message while it sends it: another sender leaves it alone this long.
+CLAIM = timedelta(minutes=5)
+# Sent messages are kept this long (to see what went out), then deleted.
+KEEP_SENT = timedelta(days=7)
 
 # Which side hears of which event (the notifications page's rule, images.access).
 TARGET_KINDS = {"shared", "removed", "deleted", "expired"}
@@ -54,13 +60,9 @@ def projects_told(event: ShareEvent) -> list[str]:
 
 
 def announce(event: ShareEvent) -> None:
-    """Mail the users of the projects the event concerns, once the transaction commits."""
-    if not settings.SHARING_EMAILS or not projects_told(event):
+    """Queue mail to the users of the projects the event concerns, in the caller's transaction."""
+    if not settings.SHARING_EMAILS:
         return
-    transaction.on_commit(lambda: _compose_and_send(event))
-
-
-def _compose_and_send(event: ShareEvent) -> None:
     messages = []
     for project_id in projects_told(event):
         users = get_user_model().objects.filter(role_assignments__project_id=project_id, is_active=True)
@@ -68,20 +70,59 @@ def _compose_and_send(event: ShareEvent) -> None:
         if emails:
             text = sentence(event, project_id)
             subject = " ".join(f"[Cloud dashboard] {text}".split())[:200]  # a header: one line
-            messages.append(EmailMessage(subject=subject, body=text, bcc=emails))
-    if messages:
-        _sent.append(_sender.submit(_send, messages))
+            messages.append(OutboxMessage(subject=subject, body=text, recipients=emails))
+    OutboxMessage.objects.bulk_create(messages)
 
 
-def _send(messages: list[EmailMessage]) -> None:
-    for message in messages:
+@dataclass(frozen=True)
+class Sent:
+    sent: int
+    failed: int
+
+
+def outbox_send(*, batch: int = 100) -> Sent:
+    """Send the due messages of the outbox, oldest first; a failure is tried again later.
+
+    A message is claimed (its next attempt moved past the send) before it is sent, so two senders
+    never send it both; a sender that dies mid-send leaves it to be tried again after the claim.
+    """
+    now = timezone.now()
+    due = list(
+        OutboxMessage.objects.filter(
+            sent_at__isnull=True, next_attempt_at__lte=now, attempts__lt=settings.OUTBOX_MAX_ATTEMPTS
+        )
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:batch]
+    )
+    sent = failed = 0
+    connection = get_connection(fail_silently=False)
+    for message_id in due:
+        claimed = OutboxMessage.objects.filter(
+            pk=message_id, sent_at__isnull=True, next_attempt_at__lte=now
+        ).update(next_attempt_at=now + CLAIM)
+        if not claimed:
+            continue  # another sender has it
+        message = OutboxMessage.objects.get(pk=message_id)
         try:
-            message.send()
-        except Exception:  # a mail server's failure must not go unnoticed, nor break anything else
-            log.exception("Could not send a sharing notification")
-
-
-def wait_for_sending(timeout: float = 10) -> None:
-    """Block until the mail queued so far is sent (tests, and the expire_shares command)."""
-    while _sent:
-        _sent.pop(0).result(timeout=timeout)
+            EmailMessage(
+                subject=message.subject, body=message.body, bcc=message.recipients, connection=connection
+            ).send()
+        except Exception as e:  # noqa: BLE001 - any failure of the mail server: try again later
+            log.warning("Could not send outbox message %s: %s", message_id, e)
+            attempts = message.attempts + 1
+            delay = timedelta(seconds=settings.OUTBOX_RETRY_SECONDS * 2 ** min(attempts - 1, 16))
+            OutboxMessage.objects.filter(pk=message_id).update(
+                attempts=attempts,
+                last_error=f"{type(e).__name__}: {e}"[:2000],
+                next_attempt_at=timezone.now() + delay,
+            )
+            if attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+                log.error("Gave up on outbox message %s after %s attempts", message_id, attempts)
+            failed += 1
+        else:
+            OutboxMessage.objects.filter(pk=message_id).update(
+                sent_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
+            )
+            sent += 1
+    OutboxMessage.objects.filter(sent_at__lt=now - KEEP_SENT).delete()
+    return Sent(sent=sent, failed=failed)

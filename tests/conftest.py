@@ -8,6 +8,7 @@
 """
 
 import os
+import tempfile
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -33,9 +34,17 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """A test database per run, so two runs on one PostgreSQL server never drop each other's."""
+    from django.conf import settings
     from pytest_django.fixtures import _set_suffix_to_test_databases
 
     _set_suffix_to_test_databases(suffix=f"run{os.getpid()}")
+    # SQLite: a file, not Django's shared-cache :memory: database, so tests that race threads get
+    # what production gets (WAL, busy timeout, one writer at a time) instead of a deadlock.
+    for db in settings.DATABASES.values():
+        if db["ENGINE"] == "django.db.backends.sqlite3":
+            db.setdefault("TEST", {})["NAME"] = os.path.join(
+                tempfile.gettempdir(), f"dashboard-test-{os.getpid()}.sqlite3"
+            )
 
 
 def _user(username: str, *roles: tuple[Project, str]):

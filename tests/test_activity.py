@@ -158,8 +158,6 @@ def test_it_never_changes_a_recorded_event(client_alice, make_image, app_team):
 
 @pytest.mark.django_db(transaction=True)
 def test_it_records_an_answer_once_when_two_requests_race(bob, make_image, app_team):
-    if connection.vendor == "sqlite":
-        pytest.skip("the shared-cache in-memory SQLite test database deadlocks two writers; needs a server")
     image = make_image(visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING})
     barrier = threading.Barrier(2, timeout=10)
 
@@ -184,8 +182,6 @@ def test_it_records_an_answer_once_when_two_requests_race(bob, make_image, app_t
 
 @pytest.mark.django_db(transaction=True)
 def test_it_records_a_removal_once_when_two_requests_race(alice, make_image, app_team):
-    if connection.vendor == "sqlite":
-        pytest.skip("the shared-cache in-memory SQLite test database deadlocks two writers; needs a server")
     image = make_image(visibility=Visibility.SHARED, members={app_team: MemberStatus.ACCEPTED})
     barrier = threading.Barrier(2, timeout=10)
 

@@ -39,15 +39,16 @@ def test_it_throttles_repeated_failed_sign_ins(client, alice, settings):
     settings.LOGIN_FAILURE_LIMIT = 3
     for _ in range(3):
         client.post("/auth/login/", {"username": "alice", "password": "nope"})
-    # Even the right password is refused while the lock lasts.
+    # Even the right password is refused while the backoff lasts.
     response = client.post("/auth/login/", {"username": "alice", "password": PASSWORD})
     assert response.status_code == 429
-    assert "Too many failed sign-ins" in response.content.decode()
+    assert response["Retry-After"] == "30"
+    assert "Too many failed sign-ins. Wait 30 seconds and try again." in response.content.decode()
     assert client.get("/project/images/").status_code == 302
 
 
 def test_it_throttles_by_client_address_across_user_names(client, alice, settings):
-    settings.LOGIN_FAILURE_LIMIT = 3
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 3
     for name in ("x1", "x2", "x3"):
         client.post("/auth/login/", {"username": name, "password": "nope"})
     response = client.post("/auth/login/", {"username": "alice", "password": PASSWORD})

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dashboard.identity import scopes_for
-from images import notify, services
+from images import services
 from images.models import ImageMember, MemberStatus, ShareEvent, Visibility
 
 
@@ -150,55 +150,3 @@ def test_both_header_badges_are_one_query(client_bob, shared):
     assert 'aria-label="1 pending share"' in page and 'aria-label="1 unread notification"' in page
     badges = [q["sql"] for q in ctx.captured_queries if "images_shareevent" in q["sql"]]
     assert len(badges) == 1 and "images_imagemember" in badges[0]
-
-
-# E-mail
-
-
-@pytest.fixture
-def with_emails(alice, bob, dave, carol):
-    for user in (alice, bob, dave, carol):
-        user.email = f"{user.username}@example.org"
-        user.save()
-
-
-def test_the_target_projects_users_get_an_email_after_the_commit(
-    alice, with_emails, golden, app_team, mailoutbox, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.image_share(scope=scopes_for(alice, None), image=golden, project_id=app_team.pk)
-        assert mailoutbox == []  # nothing before the commit
-    for callback in callbacks:
-        callback()
-    notify.wait_for_sending()
-
-    assert len(mailoutbox) == 1
-    message = mailoutbox[0]
-    assert sorted(message.bcc) == ["bob@example.org", "dave@example.org"]
-    assert (
-        message.subject
-        == "[Cloud dashboard] platform shared the image golden-ubuntu with app-team. Accept or reject it on the dashboard."
-    )
-
-
-def test_the_owner_gets_an_email_when_the_target_answers(
-    bob, with_emails, shared, mailoutbox, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        services.member_reject(scope=scopes_for(bob, None), image=shared)
-    notify.wait_for_sending()
-
-    assert [(m.bcc, m.body) for m in mailoutbox] == [
-        (["alice@example.org"], "app-team rejected the image golden-ubuntu.")
-    ]
-
-
-def test_no_email_when_turned_off(
-    alice, with_emails, golden, app_team, mailoutbox, settings, django_capture_on_commit_callbacks
-):
-    settings.SHARING_EMAILS = False
-    with django_capture_on_commit_callbacks(execute=True):
-        services.image_share(scope=scopes_for(alice, None), image=golden, project_id=app_team.pk)
-    notify.wait_for_sending()
-
-    assert mailoutbox == []

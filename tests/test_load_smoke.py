@@ -5,7 +5,6 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from bench import load
 
@@ -16,13 +15,11 @@ def test_a_short_load_fails_nothing_and_loses_no_share(live_server):
     accounts, images = load.load_accounts(4, seed=1)
     base = (live_server.thread.host, live_server.thread.port)
     load.sign_in(base, accounts)
-    # The in-memory SQLite test database is one connection shared with the server thread: one user.
-    users = 5 if connection.vendor == "postgresql" else 1
     stats, ledger, _ = load.run_load(
         base,
         accounts,
         images,
-        users=users,
+        users=5,
         seconds=4,
         think=0.02,
         seed=1,

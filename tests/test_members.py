@@ -164,8 +164,6 @@ def test_it_keeps_one_row_when_add_is_clicked_twice(client_alice, golden, app_te
 
 @pytest.mark.django_db(transaction=True)
 def test_it_keeps_one_row_when_two_adds_race(alice, golden, app_team):
-    if connection.vendor == "sqlite":
-        pytest.skip("the shared-cache in-memory SQLite test database deadlocks two writers; needs a server")
     barrier = threading.Barrier(2, timeout=10)
     statuses = []
 

@@ -4,7 +4,7 @@ import io
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from dashboard.identity import scopes_for
 from images import quotas, services
@@ -157,11 +157,7 @@ def test_a_platform_admin_edits_a_projects_quotas(client_root, client_alice, app
     assert bad.status_code == 422
 
 
-# Concurrency: only PostgreSQL has row locks; SQLite serializes whole transactions anyway.
-
-needs_postgres = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="racing transactions need PostgreSQL's row locks"
-)
+# Concurrency: PostgreSQL's row locks, or SQLite's one writer at a time (transactions begin IMMEDIATE).
 
 
 def _race(targets):
@@ -185,7 +181,6 @@ def _race(targets):
     return results
 
 
-@needs_postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "unknown-length"])
 def test_concurrent_uploads_cannot_both_take_the_last_bytes(alice, make_image, settings, fs_store, declared):
@@ -209,7 +204,6 @@ def test_concurrent_uploads_cannot_both_take_the_last_bytes(alice, make_image, s
     assert fs_store.keys() == [str(wins[0].pk)]
 
 
-@needs_postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_creates_cannot_exceed_the_count(alice, settings):
     settings.IMAGE_QUOTA_COUNT_TOTAL = 3

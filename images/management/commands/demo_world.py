@@ -90,10 +90,17 @@ class Command(BaseCommand):
         User = get_user_model()
         users = {}  # project name → a member who uploads its demo images
         for username, (password, roles) in USERS.items():
-            user, created = User.objects.get_or_create(username=username)
+            # example.org never receives mail: with the console backend of `make run`, the sharing
+            # e-mails show in the terminal.
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"email": f"{username}@example.org"}
+            )
             if created:
                 user.set_password(password)
                 user.save()
+            elif not user.email:
+                user.email = f"{username}@example.org"
+                user.save(update_fields=["email"])
             for project, role in roles:
                 RoleAssignment.objects.get_or_create(user=user, project=projects[project], role=role)
                 if role == Role.MEMBER:
