@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 
 MAX_JSON_DEPTH = 32
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+API_PREFIXES = ("/image/", "/identity/")
 
 _HOSTILE_TEXT = re.compile("[\x00\ud800-\udfff]")
 # A JSON string (skipped whole, so brackets inside it do not count) or a bracket.
@@ -105,7 +106,9 @@ def check_request(request: HttpRequest) -> None:
     """HostileInput if the path, the query string or the form fields carry hostile text."""
     check_texts("path", [request.path])
     check_texts("query string", [text for key, values in request.GET.lists() for text in (key, *values)])
-    if request.method == "POST" and request.content_type in FORM_TYPES:
+    # The APIs take JSON (checked by loads_json) and read the body themselves: parsing it as a
+    # form here would leave them nothing to read.
+    if request.method == "POST" and request.content_type in FORM_TYPES and not is_api(request):
         check_texts("form", [text for key, values in request.POST.lists() for text in (key, *values)])
 
 
@@ -122,6 +125,10 @@ class HostileInputMiddleware:
         except HostileInput as e:
             return refusal(request, str(e))
         return self.get_response(request)
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIXES)
 
 
 def refusal(request: HttpRequest, message: str) -> HttpResponse:

@@ -283,3 +283,9 @@ def test_a_delete_that_finds_the_image_gone_under_its_lock_is_404(alice, platfor
     services.image_delete(scope=scope, image=found)
     with pytest.raises(services.NotFound):
         services.image_delete(scope=scope, image=found)
+
+
+def test_it_reads_a_form_posted_to_the_api_as_json_that_is_not(db):
+    # Form bodies are checked on pages only: the API reads its body itself.
+    response = Client().post(TOKENS_URL, {"auth": "a\x00"})
+    identity_error(response, 400)
