@@ -6,7 +6,6 @@ token's catalog points the client at this server's Image API. JSON only, CSRF-ex
 is authenticated by its X-Auth-Token, never by a cookie.
 """
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from . import throttle
+from . import hostile, throttle
 from .models import ApiToken, Project, RoleAssignment
 from .tokens import token_find, token_issue, token_revoke
 
@@ -130,9 +129,10 @@ def _authenticate(request: HttpRequest, identity: dict):
         raise IdentityError(400, "Give the user (name and domain, or id) and the password.")
     password = user_ref["password"]
     if "id" in user_ref:
+        number = hostile.whole_number(str(user_ref["id"]))
         username = (
-            get_user_model().objects.filter(pk=user_ref["id"]).values_list("username", flat=True).first()
-            if str(user_ref["id"]).isdigit()
+            get_user_model().objects.filter(pk=number).values_list("username", flat=True).first()
+            if number is not None
             else None
         ) or f"id:{user_ref['id']}"
     elif isinstance(user_ref.get("name"), str) and _in_default_domain(user_ref.get("domain")):
@@ -246,11 +246,13 @@ def auth_tokens(request: HttpRequest) -> HttpResponse:
 @sensitive_variables("body")
 def _token_issue(request: HttpRequest) -> HttpResponse:
     try:
-        body = json.loads(request.body)
-        auth = body["auth"]
-        identity = auth["identity"]
-    except (ValueError, KeyError, TypeError):
-        raise IdentityError(400, 'Expected JSON: {"auth": {"identity": {...}, "scope": {...}}}.') from None
+        body = hostile.loads_json(request.body)
+    except hostile.HostileInput as e:
+        raise IdentityError(400, str(e)) from None
+    auth = body.get("auth") if isinstance(body, dict) else None
+    if not isinstance(auth, dict) or "identity" not in auth:
+        raise IdentityError(400, 'Expected JSON: {"auth": {"identity": {...}, "scope": {...}}}.')
+    identity = auth["identity"]
     if not isinstance(identity, dict):
         raise IdentityError(400, "auth.identity must be an object.")
     user = _authenticate(request, identity)
@@ -331,7 +333,8 @@ def user(request: HttpRequest, user_id: str) -> HttpResponse:
     caller = _caller(request)
     if user_id != str(caller.user_id) and not caller.is_admin:
         raise IdentityError(403, "You can see only your own user.")
-    found = get_user_model().objects.filter(pk=user_id).first() if user_id.isdigit() else None
+    number = hostile.whole_number(user_id)
+    found = get_user_model().objects.filter(pk=number).first() if number is not None else None
     if found is None:
         raise IdentityError(404, f"Could not find user: {user_id}.")
     body = {

@@ -2,6 +2,9 @@ from django.urls import include, path
 
 from . import health, views
 
+# A BadRequest raised anywhere (a forged page cursor…): a 400 page, or the API's error body.
+handler400 = "dashboard.hostile.bad_request"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),

@@ -5,13 +5,14 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from dashboard import hostile
 from dashboard.decorators import project_required
 from dashboard.models import Project, project_id_validator
 
@@ -25,8 +26,11 @@ BULK_LIMIT = 200
 def _page(events, request: HttpRequest) -> dict:
     """Newest first, EVENTS_PAGE_SIZE at a time; `before` continues after the last id shown."""
     before = request.GET.get("before", "")
-    if before.isdigit():
-        events = events.filter(pk__lt=int(before))
+    if before:
+        number = hostile.whole_number(before)
+        if number is None:
+            raise BadRequest("This page link is broken: `before` is not an event number.")
+        events = events.filter(pk__lt=number)
     rows = list(events[: EVENTS_PAGE_SIZE + 1])
     more = len(rows) > EVENTS_PAGE_SIZE
     rows = rows[:EVENTS_PAGE_SIZE]

@@ -16,7 +16,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import F, Q, QuerySet, Value
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
 from django.http import (
     Http404,
     HttpRequest,
@@ -30,10 +32,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from dashboard import hostile
 from dashboard.identity import Scope
 from dashboard.tokens import scope_of, token_find
 
 from . import access, quotas, request_body, services
+from . import properties as well_known
 from .listing import first_rows
 from .models import ContainerFormat, DiskFormat, Image, ImageMember, MemberStatus, ProjectQuota, Status
 
@@ -105,9 +109,9 @@ def api_view(*methods: str, authenticated: bool = True) -> Callable:
 
 def _json_body(request: HttpRequest) -> Any:
     try:
-        return json.loads(request.body or b"null")
-    except ValueError:
-        raise ApiError(400, "The request body is not valid JSON.") from None
+        return hostile.loads_json(request.body or b"null")
+    except hostile.HostileInput as e:
+        raise ApiError(400, str(e)) from None
 
 
 def _image(scope: Scope, image_id: str) -> Image:
@@ -239,13 +243,20 @@ def _boolean(name: str, raw: str) -> bool:
     raise ApiError(400, f"{name} must be true or false, not {raw!r}.")
 
 
+# The largest value a size column (a 64-bit integer) holds.
+MAX_INTEGER = 2**63 - 1
+
+
 def _integer(name: str, raw: str, *, minimum: int = 0) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, f"{name} must be a whole number, not {raw!r}.") from None
+    """A whole number in ASCII digits ("²" is a digit to str.isdigit, not to a database)."""
+    digits = raw[1:] if raw.startswith("-") else raw
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
+        raise ApiError(400, f"{name} must be a whole number, not {raw[:40]!r}.")
+    value = int(raw)
     if value < minimum:
         raise ApiError(400, f"{name} must be {minimum} or more, not {value}.")
+    if value > MAX_INTEGER:
+        raise ApiError(400, f"{name} must be at most {MAX_INTEGER}.")
     return value
 
 
@@ -311,6 +322,8 @@ def _narrowed(request: HttpRequest, qs: QuerySet[Image]) -> QuerySet[Image]:
     for name in ("name", "status", "owner", "id"):
         if name in get:
             values = get[name][3:].split(",") if get[name].startswith("in:") else [get[name]]
+            if name == "id":
+                values = [_image_id("id", value) for value in values]
             qs = qs.filter(**{f"{'owner_id' if name == 'owner' else name}__in": values})
     if "protected" in get:
         qs = qs.filter(protected=_boolean("protected", get["protected"]))
@@ -322,8 +335,23 @@ def _narrowed(request: HttpRequest, qs: QuerySet[Image]) -> QuerySet[Image]:
         qs = qs.filter(_tag_filter(tag))
     for key in get:
         if key not in LIST_PARAMS:
-            qs = qs.filter(**{f"properties__{key}": get[key]})
+            # Any other parameter names a free property (Glance's property filter), matched exactly
+            # as a JSON key: never read as a lookup such as foo__regex.
+            if "__" in key or well_known.key_problem(key):
+                raise ApiError(
+                    400,
+                    f"Unknown filter {key[:80]!r}: use {', '.join(sorted(LIST_PARAMS))}, "
+                    "or the name of a property.",
+                )
+            qs = qs.filter(Exact(KeyTextTransform(key, "properties"), get[key]))
     return qs
+
+
+def _image_id(name: str, raw: str) -> str:
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise ApiError(400, f"{name} must be an image ID (a UUID), not {raw[:40]!r}.") from None
 
 
 def _sort_annotations(order: list[tuple[str, str]]) -> dict:

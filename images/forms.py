@@ -1,6 +1,6 @@
 """Validation only: the rules live in images.access and images.services."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -8,6 +8,7 @@ from django.utils import timezone
 from .models import ContainerFormat, DiskFormat, MemberStatus, Visibility
 
 BLANK = [("", "—")]
+MAX_SHARE_DAYS = 36_524  # about 100 years
 
 
 class SelectWithDisabled(forms.Select):
@@ -70,6 +71,18 @@ class AddMemberForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The share ends after this day; leave empty to keep it until it is removed.",
     )
+
+    def clean_expires_on(self) -> date | None:
+        day = self.cleaned_data.get("expires_on")
+        # The end of the day is the next midnight: none after 9999-12-31 (Python's last date).
+        # A century is longer than any share needs to last.
+        latest = timezone.localdate() + timedelta(days=MAX_SHARE_DAYS)
+        if day is not None and day > latest:
+            raise forms.ValidationError(
+                f"Choose a day before {latest.isoformat()}, or leave it empty to keep the share "
+                "until it is removed."
+            )
+        return day
 
     def expires_at(self) -> datetime | None:
         """The end of the chosen day, in the dashboard's time zone: the share's expiry."""

@@ -1,12 +1,12 @@
 """Sorting and keyset pagination for image lists (no OFFSET: page N costs what page 1 costs)."""
 
-import base64
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core import signing
+from django.core.exceptions import BadRequest
 from django.db import connections
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
@@ -28,25 +28,32 @@ def _sort_expression(sort: str):
     return F(SORTS[sort])
 
 
-def encode_cursor(value, pk) -> str:
+CURSOR_SALT = "images.listing.cursor"
+
+
+class BadCursor(BadRequest):
+    """A page cursor this server did not make for this sort (forged, edited or from an older
+    version): 400, never a query with a value of the wrong type."""
+
+
+def encode_cursor(value, pk, *, sort: str, direction: str) -> str:
+    """The position after (value, pk) in this sort, signed: the server reads back only what it wrote."""
     if isinstance(value, datetime):
         value = {"t": value.isoformat()}
-    raw = json.dumps([value, str(pk)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return signing.dumps([sort, direction, value, str(pk)], salt=CURSOR_SALT, compress=False)
 
 
-def decode_cursor(cursor: str):
-    """(value, pk) from a cursor, or None when it is not one of ours."""
+def decode_cursor(cursor: str, *, sort: str, direction: str):
+    """(value, pk) from a cursor made by encode_cursor for this sort and direction; BadCursor otherwise."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value, pk = json.loads(raw)
-        if isinstance(value, dict):
-            value = datetime.fromisoformat(value["t"])
-        elif not isinstance(value, (str, int)):
-            return None
-        return value, str(uuid.UUID(str(pk)))
-    except (ValueError, TypeError, KeyError):
-        return None
+        made_for_sort, made_for_direction, value, pk = signing.loads(cursor, salt=CURSOR_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        raise BadCursor("This page link is broken or out of date: start again from the first page.") from None
+    if (made_for_sort, made_for_direction) != (sort, direction):
+        raise BadCursor("This page link belongs to another sort order: start again from the first page.")
+    if isinstance(value, dict):
+        value = datetime.fromisoformat(value["t"])
+    return value, str(uuid.UUID(pk))
 
 
 def paginate(
@@ -60,7 +67,7 @@ def paginate(
     """
     sort = sort if sort in SORTS else "name"
     descending = direction == "desc"
-    position = decode_cursor(after) if after else None
+    position = decode_cursor(after, sort=sort, direction=direction) if after else None
     order = ("-sort_value", "-pk") if descending else ("sort_value", "pk")
 
     def part_page(part: QuerySet) -> QuerySet:
@@ -79,7 +86,7 @@ def paginate(
     if len(rows) > size:
         rows = rows[:size]
         last = rows[-1]
-        next_cursor = encode_cursor(last.sort_value, last.pk)
+        next_cursor = encode_cursor(last.sort_value, last.pk, sort=sort, direction=direction)
     return Page(rows=rows, next_cursor=next_cursor)
 
 

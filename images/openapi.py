@@ -54,7 +54,9 @@ def header(description: str, *, required: bool = True) -> dict:
 # Errors: Keystone's {"error": {…}} and Glance's {"message", "code", "title"}.
 
 ERROR_MEANINGS = {
-    400: "The request is malformed or a value is invalid; the message says which.",
+    400: "The request is malformed or a value is invalid; the message says which. Any operation "
+    "answers 400 to a NUL character or a lone surrogate in its path, query or body, and to JSON "
+    "nested deeper than 32 levels.",
     401: "No valid token (or, for a token request, wrong credentials or scope).",
     403: "The caller may see this but not do that; the message says why.",
     404: "No such thing, or the caller's project may not know it exists.",
@@ -777,6 +779,18 @@ def _image_paths() -> dict:
     }
 
 
+def with_bad_request(paths: dict) -> dict:
+    """Every operation answers 400 to hostile input (dashboard.hostile), in its API's error shape."""
+    for path, item in paths.items():
+        errors = identity_errors if path.startswith("/identity/") else image_errors
+        bad_request = errors(400)["400"]
+        for method in ("get", "head", "post", "put", "patch", "delete"):
+            if method in item and "400" not in item[method]["responses"]:
+                answer = without_bodies({"400": bad_request}) if method == "head" else {"400": bad_request}
+                item[method]["responses"].update(answer)
+    return paths
+
+
 DOCUMENT: dict = {
     "openapi": "3.1.0",
     "info": {
@@ -793,7 +807,7 @@ DOCUMENT: dict = {
         {"name": "images", "description": "Image API v2: images, data, tags, schemas, usage."},
         {"name": "members", "description": "Image API v2: sharing."},
     ],
-    "paths": {**_identity_paths(), **_image_paths()},
+    "paths": with_bad_request({**_identity_paths(), **_image_paths()}),
     "components": {
         "securitySchemes": {
             "token": {

@@ -7,7 +7,7 @@ from ..models import (
     Image,
     Visibility,
 )
-from .errors import InvalidInput, NotPermitted
+from .errors import InvalidInput, NotFound, NotPermitted
 
 EDITABLE_FIELDS = {"name", "visibility", "protected", "min_disk", "min_ram", "os_hidden"}
 
@@ -15,7 +15,11 @@ EDITABLE_FIELDS = {"name", "visibility", "protected", "min_disk", "min_ram", "os
 def _locked(image: Image) -> Image:
     """Re-read the image under a row lock so concurrent changes to it and its members serialize."""
     # of=self: lock the image row only, not its owner project's (which every image shares).
-    return Image.objects.select_for_update(of=("self",)).select_related("owner").get(pk=image.pk)
+    try:
+        return Image.objects.select_for_update(of=("self",)).select_related("owner").get(pk=image.pk)
+    except Image.DoesNotExist:
+        # Deleted by a concurrent request after this one found it (two deletes at once…).
+        raise NotFound(f"{image.display_name} no longer exists: it was just deleted.") from None
 
 
 def _require_edit(scope: Scope, image: Image) -> None:

@@ -62,6 +62,8 @@ class Answered(DjangoOpenAPIRequest):
 def checked(response) -> str:
     """Validate the response against the description; the operation it answered, as
     "METHOD /path/{param}"."""
+    if response.wsgi_request.resolver_match is None:  # refused before routing (dashboard.hostile)
+        response.wsgi_request.resolver_match = resolve(response.wsgi_request.path_info)
     request = Answered(response.wsgi_request)
     SPEC.validate_response(request, DjangoOpenAPIResponse(response))
     return f"{request.method.upper()} {request.path_pattern}"
@@ -635,8 +637,9 @@ CASES = [
 
 
 def _derived() -> list[Case]:
-    """HEAD for every GET case where HEAD is described; and, for every operation that needs a
-    token, its first case without one (401)."""
+    """HEAD for every GET case where HEAD is described; for every operation that needs a token,
+    its first case without one (401); and for every operation without a 400 case, its first case
+    with a NUL character in the query string (400)."""
     operations = described_operations()
     derived = [
         Case(f"HEAD {case.operation.split()[1]}", case.status, case.name, case.build)
@@ -649,7 +652,18 @@ def _derived() -> list[Case]:
     for operation, case in first.items():
         if operations[operation].get("security") != [] and "401" in operations[operation]["responses"]:
             derived.append(Case(operation, 401, "no-token", lambda w, build=case.build: _anonymous(build(w))))
+    for operation in operations:
+        if not any(case.operation == operation and case.status == 400 for case in CASES + derived):
+            derived.append(
+                Case(operation, 400, "nul-in-query", lambda w, build=first[operation].build: _nul(build(w)))
+            )
     return derived
+
+
+def _nul(call: Call) -> Call:
+    """The same call with a NUL character in its query string (dashboard.hostile refuses it)."""
+    call.url += ("&" if "?" in call.url else "?") + "x=%00"
+    return call
 
 
 def _anonymous(call: Call) -> Call:
