@@ -236,10 +236,6 @@ def test_it_answers_a_non_ascii_digit_user_path_with_404_or_403(api_root, user_i
 
 @pytest.mark.django_db(transaction=True)
 def test_it_deletes_an_image_once_when_two_deletes_race(alice, platform, make_image):
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
-        # Two writers on the shared-cache in-memory database fail at once ("table is locked")
-        # whatever the code does; on a file database with immediate transactions they queue.
-        pytest.skip("needs PostgreSQL or a file SQLite database with immediate transactions")
     image = make_image("doomed")
     response = Client().post(
         TOKENS_URL, json.dumps(password_auth("alice", "platform")), content_type="application/json"
