@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -30,7 +30,7 @@ class Issued:
 
 
 @transaction.atomic
-def token_issue(*, user: AbstractBaseUser, project: Project) -> Issued | None:
+def token_issue(*, user: User, project: Project) -> Issued | None:
     """A token for user on project, or None when the user has no role on that enabled project."""
     if not user.is_active or not project.enabled:
         return None

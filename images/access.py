@@ -465,9 +465,10 @@ def header_counts(scope: Scope) -> dict[str, int]:
         .filter(member_id=scope.project_id, status=MemberStatus.PENDING, image__visibility=Visibility.SHARED)
         .order_by()
     )
-    read_until = InboxMarker.objects.filter(project_id=scope.project_id, user_id=scope.user.pk).values(
-        "read_until"
-    )[:1]
+    markers = InboxMarker.objects.filter(project_id=scope.project_id)
+    # The explainer's project-wide scope has no user, so nothing read.
+    markers = markers.filter(user_id=scope.user.pk) if scope.user.pk is not None else markers.none()
+    read_until = markers.values("read_until")[:1]
     epoch = Value(datetime(1970, 1, 1, tzinfo=UTC), output_field=DateTimeField())
     unread = ShareEvent.objects.filter(_inbox_q(scope)).order_by()
     unread = unread.filter(created_at__gt=Coalesce(Subquery(read_until), epoch))
@@ -477,7 +478,9 @@ def header_counts(scope: Scope) -> dict[str, int]:
         .values("pending", "unread")
         .first()
     )
-    return row or {"pending": 0, "unread": 0}
+    if row is None:
+        return {"pending": 0, "unread": 0}
+    return {"pending": row["pending"], "unread": row["unread"]}
 
 
 # The access explainer: the one reason a project can or cannot see and use an image, for
@@ -557,7 +560,7 @@ def explain(scope_or_project, image: Image) -> Explanation:
             Reason.ADMIN,
             f"{name} is acting as a platform admin, who sees and uses every image.",
         )
-    elif expired and not open_to_all:
+    elif share is not None and expired and not open_to_all:
         reason = Reason.EXPIRED
         sentence = (
             f"{name}'s share expired on {share.expires_at:%Y-%m-%d}: it grants nothing any more, "
@@ -568,7 +571,7 @@ def explain(scope_or_project, image: Image) -> Explanation:
             Visibility.PRIVATE: "it cannot see the image",
             Visibility.COMMUNITY: "it still finds the image under Community, like every project",
             Visibility.PUBLIC: "it still sees the image, which is public",
-        }[image.visibility]
+        }[Visibility(image.visibility)]
         reason = Reason.DORMANT
         sentence = (
             f"{name}'s share ({share.status}) is dormant because the image is "
@@ -577,7 +580,7 @@ def explain(scope_or_project, image: Image) -> Explanation:
     elif status == MemberStatus.PENDING:
         reason = Reason.PENDING
         sentence = f"{name} has a pending share: it sees the image under Shared with me but cannot use it until it accepts."
-    elif status == MemberStatus.REJECTED:
+    elif share is not None and status == MemberStatus.REJECTED:
         reason = Reason.REJECTED
         sentence = (
             f"{name} rejected the share on {share.updated_at:%Y-%m-%d}: the image is out of its catalog "

@@ -21,6 +21,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     JsonResponse,
     StreamingHttpResponse,
     UnreadablePostError,
@@ -32,6 +33,7 @@ from django.views.decorators.http import require_http_methods
 
 from dashboard.identity import Scope
 from dashboard.tokens import scope_of, token_find
+from dashboard.typing import ScopedRequest, SessionRequest
 
 from . import access, quotas, request_body, services
 from .listing import first_rows
@@ -77,7 +79,7 @@ def api_view(*methods: str, authenticated: bool = True) -> Callable:
     and every refusal (ServiceError, 404, 403, bad input) as a Glance-shaped JSON error."""
 
     def decorate(view: Callable) -> Callable:
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: SessionRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
                 if authenticated:
                     token = token_find(request.headers.get("X-Auth-Token"))
@@ -354,7 +356,7 @@ def _after_marker(
 
 
 @api_view("GET", "POST")
-def images(request: HttpRequest) -> HttpResponse:
+def images(request: ScopedRequest) -> HttpResponse:
     scope = request.scope
     if request.method == "POST":
         image = services.image_create_from_document(scope=scope, document=_json_body(request))
@@ -387,7 +389,7 @@ def images(request: HttpRequest) -> HttpResponse:
 
 
 @api_view("GET", "PATCH", "DELETE")
-def image(request: HttpRequest, image_id: str) -> HttpResponse:
+def image(request: ScopedRequest, image_id: str) -> HttpResponse:
     scope = request.scope
     found = _image(scope, image_id)
     if request.method == "DELETE":
@@ -404,7 +406,7 @@ def image(request: HttpRequest, image_id: str) -> HttpResponse:
 
 
 @api_view("GET", "PUT")
-def image_file(request: HttpRequest, image_id: str) -> HttpResponse:
+def image_file(request: ScopedRequest, image_id: str) -> HttpResponseBase:
     """PUT streams the request body into a queued image; GET streams its data back."""
     scope = request.scope
     found = _image(scope, image_id)
@@ -436,7 +438,7 @@ def image_file(request: HttpRequest, image_id: str) -> HttpResponse:
 
 
 @api_view("POST")
-def image_action(request: HttpRequest, image_id: str, action: str) -> HttpResponse:
+def image_action(request: ScopedRequest, image_id: str, action: str) -> HttpResponse:
     scope = request.scope
     found = _image(scope, image_id)
     if action == "deactivate":
@@ -449,7 +451,7 @@ def image_action(request: HttpRequest, image_id: str, action: str) -> HttpRespon
 
 
 @api_view("PUT", "DELETE")
-def image_tag(request: HttpRequest, image_id: str, tag: str) -> HttpResponse:
+def image_tag(request: ScopedRequest, image_id: str, tag: str) -> HttpResponse:
     scope = request.scope
     found = _image(scope, image_id)
     if request.method == "PUT":
@@ -470,7 +472,7 @@ def _share(scope: Scope, image: Image, member_id: str) -> ImageMember:
 
 
 @api_view("GET", "POST")
-def members(request: HttpRequest, image_id: str) -> HttpResponse:
+def members(request: ScopedRequest, image_id: str) -> HttpResponse:
     scope = request.scope
     found = _image(scope, image_id)
     if request.method == "POST":
@@ -484,7 +486,7 @@ def members(request: HttpRequest, image_id: str) -> HttpResponse:
 
 
 @api_view("GET", "PUT", "DELETE")
-def member(request: HttpRequest, image_id: str, member_id: str) -> HttpResponse:
+def member(request: ScopedRequest, image_id: str, member_id: str) -> HttpResponse:
     scope = request.scope
     found = _image(scope, image_id)
     if request.method == "DELETE":
@@ -505,7 +507,7 @@ def member(request: HttpRequest, image_id: str, member_id: str) -> HttpResponse:
 
 
 @api_view("GET")
-def usage(request: HttpRequest) -> HttpResponse:
+def usage(request: ScopedRequest) -> HttpResponse:
     project_id = request.scope.project_id
     limits = quotas.limits_from(ProjectQuota.objects.filter(project_id=project_id).first())
     used = quotas.usage_of(project_id)
@@ -568,7 +570,7 @@ def _member_schema() -> dict:
 
 
 @api_view("GET")
-def schema(request: HttpRequest, name: str) -> HttpResponse:
+def schema(request: ScopedRequest, name: str) -> HttpResponse:
     if name == "image":
         return JsonResponse(_image_schema())
     if name == "member":

@@ -7,11 +7,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.decorators import project_required
+from dashboard.typing import ScopedRequest
 
 from . import access, services
 from .forms import BulkShareForm
@@ -23,7 +24,7 @@ MAX_LINES = 200
 @require_http_methods(["GET", "POST"])
 @login_required
 @project_required
-def member_add_many(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def member_add_many(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     """GET: the form; POST action=preview: each line checked; POST action=share: shared."""
     scope = request.scope
     image = access.get_image_for(scope, image_id, write=True)
@@ -69,7 +70,7 @@ def member_add_many(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_POST
 @login_required
 @project_required
-def shares_respond(request: HttpRequest) -> HttpResponse:
+def shares_respond(request: ScopedRequest) -> HttpResponse:
     """Accept or reject the chosen pending shares of the current project, all or nothing."""
     scope = request.scope
     status = request.POST.get("status")

@@ -174,7 +174,7 @@ def shares_expire() -> int:
             image=share.image,
             target_id=share.member_id,
             from_status=share.status,
-            detail={"expires_at": share.expires_at.isoformat()},
+            detail={"expires_at": share.expires_at.isoformat() if share.expires_at else None},
         )
         share.delete()
         count += 1
