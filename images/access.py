@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from dashboard.identity import Scope
 
-from .models import Image, ImageMember, MemberStatus, Status, Visibility
+from .models import EventKind, Image, ImageMember, MemberStatus, ShareEvent, Status, Visibility
 
 
 class Tab:
@@ -379,12 +379,10 @@ def visible_members(scope: Scope, image: Image) -> QuerySet[ImageMember]:
 # - a platform admin sees all, on the admin page; on the project pages, like any project.
 
 # Events that end a target's access: they stay visible to it after it can no longer see the image.
-FAREWELL_KINDS = ("removed", "deleted", "expired")
+FAREWELL_KINDS = (EventKind.REMOVED, EventKind.DELETED, EventKind.EXPIRED)
 
 
 def _project_events_q(scope: Scope) -> Q:
-    from .models import EventKind
-
     about_me = Q(target_id=scope.project_id) & ~Q(owner_id=scope.project_id)
     still_readable = Q(image_id__in=readable_images(scope).values("pk"))
     return Q(owner_id=scope.project_id) | (
@@ -394,15 +392,11 @@ def _project_events_q(scope: Scope) -> Q:
 
 def project_events(scope: Scope):
     """The events that concern the current project (its activity page), newest first."""
-    from .models import ShareEvent
-
     return ShareEvent.objects.filter(_project_events_q(scope)).select_related("owner", "target")
 
 
 def image_events(scope: Scope, image: Image):
     """One image's events, for its Activity tab: the owner's and platform admins' business."""
-    from .models import ShareEvent
-
     if not can_see_members(scope, image):
         raise PermissionDenied("Only the owner project can see an image's activity.")
     return ShareEvent.objects.filter(image_id=image.pk).select_related("owner", "target")
@@ -410,8 +404,6 @@ def image_events(scope: Scope, image: Image):
 
 def all_events(scope: Scope):
     """Every project's events: the Admin → Activity page, for platform admins only."""
-    from .models import ShareEvent
-
     if not scope.is_admin:
         raise PermissionDenied("Only platform admins can see every project's activity.")
     return ShareEvent.objects.select_related("owner", "target")
@@ -419,9 +411,20 @@ def all_events(scope: Scope):
 
 # The notifications a project gets: what others did that concerns it. The target hears about
 # new shares, removals and deletions; the owner hears about the target's answers; both hear
-# about a share that expired.
-TARGET_NOTICES = ("shared", "removed", "deleted", "expired")
-OWNER_NOTICES = ("accepted", "rejected", "pending", "expired")
+# about a share that expired. The notifications page and the sharing e-mails (images.notify) both
+# follow these two lists.
+TARGET_NOTICES = (EventKind.SHARED, EventKind.REMOVED, EventKind.DELETED, EventKind.EXPIRED)
+OWNER_NOTICES = (EventKind.ACCEPTED, EventKind.REJECTED, EventKind.PENDING, EventKind.EXPIRED)
+
+
+def notice_recipients(event: ShareEvent) -> list[str]:
+    """The projects whose notifications list the event: its target, its owner, both or neither."""
+    told = []
+    if event.target_id and event.kind in TARGET_NOTICES:
+        told.append(event.target_id)
+    if event.kind in OWNER_NOTICES:
+        told.append(event.owner_id)
+    return told
 
 
 def _inbox_q(scope: Scope) -> Q:
@@ -433,8 +436,6 @@ def _inbox_q(scope: Scope) -> Q:
 def inbox_events(scope: Scope):
     """The current project's notifications, newest first, each with my_share_status: the
     project's share of the image now (for Accept / Reject on a new share), if it counts."""
-    from .models import ShareEvent
-
     share = live_shares().filter(
         image_id=OuterRef("image_id"), member_id=scope.project_id, image__visibility=Visibility.SHARED
     )
@@ -454,7 +455,7 @@ def header_counts(scope: Scope) -> dict[str, int]:
 
     from dashboard.models import Project
 
-    from .models import InboxMarker, ShareEvent
+    from .models import InboxMarker
 
     def count_of(qs: QuerySet) -> Subquery:
         # COUNT(1) as a scalar subquery: both badges ride on one SELECT of the project row.

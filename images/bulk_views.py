@@ -3,7 +3,6 @@ accept or reject many pending shares."""
 
 from uuid import UUID
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -14,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard.decorators import project_required
 from dashboard.typing import ScopedRequest
 
-from . import access, services
+from . import access, quotas, services
 from .forms import BulkShareForm
 from .models import MemberStatus
 
@@ -61,8 +60,7 @@ def member_add_many(request: ScopedRequest, image_id: UUID) -> HttpResponse:
         "valid": sum(1 for line in lines or () if line.project is not None),
         "done": done,
         "members": members,
-        "member_limit": settings.IMAGE_MEMBER_QUOTA,
-        "room": settings.IMAGE_MEMBER_QUOTA - members,
+        "member_room": quotas.member_room(members),
     }
     return render(request, "images/member_add_many.html", context, status=status)
 

@@ -14,15 +14,12 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import transaction
 
+from .access import notice_recipients
 from .models import ShareEvent
 
 log = logging.getLogger(__name__)
 _sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sharing-mail")
 _sent: list[Future] = []
-
-# Which side hears of which event (the notifications page's rule, images.access).
-TARGET_KINDS = {"shared", "removed", "deleted", "expired"}
-OWNER_KINDS = {"accepted", "rejected", "pending", "expired"}
 
 
 def sentence(event: ShareEvent, project_id: str) -> str:
@@ -44,25 +41,16 @@ def sentence(event: ShareEvent, project_id: str) -> str:
     }[event.kind]
 
 
-def projects_told(event: ShareEvent) -> list[str]:
-    told = []
-    if event.target_id and event.kind in TARGET_KINDS:
-        told.append(event.target_id)
-    if event.kind in OWNER_KINDS:
-        told.append(event.owner_id)
-    return told
-
-
 def announce(event: ShareEvent) -> None:
     """Mail the users of the projects the event concerns, once the transaction commits."""
-    if not settings.SHARING_EMAILS or not projects_told(event):
+    if not settings.SHARING_EMAILS or not notice_recipients(event):
         return
     transaction.on_commit(lambda: _compose_and_send(event))
 
 
 def _compose_and_send(event: ShareEvent) -> None:
     messages = []
-    for project_id in projects_told(event):
+    for project_id in notice_recipients(event):
         users = get_user_model().objects.filter(role_assignments__project_id=project_id, is_active=True)
         emails = sorted(set(users.exclude(email="").values_list("email", flat=True)))
         if emails:

@@ -19,7 +19,7 @@ from dashboard.decorators import project_required
 from dashboard.models import Project
 from dashboard.typing import ScopedRequest
 
-from . import access, services
+from . import access, quotas, services
 from .access import Tab
 from .forms import AddMemberForm, EditImageForm, ImageForm, MemberStatusForm
 from .listing import DIRECTIONS, SORTS, paginate
@@ -121,11 +121,11 @@ def _detail_context(request: ScopedRequest, image, tab: str, **extra) -> dict:
         "share": access.membership(scope, image),
         "can_respond": access.can_answer_shares(scope),
         "dormant": image.visibility != Visibility.SHARED,
-        "member_limit": settings.IMAGE_MEMBER_QUOTA,
         "share_actions": SHARE_ACTIONS,
     }
     if tab == "members" and context["can_see_members"]:
         context["members"] = list(access.members_of(scope, image))
+        context["member_room"] = quotas.member_room(len(context["members"]))
         context.setdefault("form", AddMemberForm())
     if tab == "activity" and context["can_see_members"]:
         # The newest events only; the project's Activity page pages through the rest.
