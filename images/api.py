@@ -79,7 +79,7 @@ def api_view(*methods: str, authenticated: bool = True) -> Callable:
     and every refusal (ServiceError, 404, 403, bad input) as a Glance-shaped JSON error."""
 
     def decorate(view: Callable) -> Callable:
-        def wrapper(request: SessionRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: SessionRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             try:
                 if authenticated:
                     token = token_find(request.headers.get("X-Auth-Token"))
