@@ -6,12 +6,14 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup browser db demo clean
+.PHONY: run test setup browser db demo clean lint lock
 
-$(STAMP): pyproject.toml
+# Exactly the versions in requirements.lock (every file checked against its hash), then this project.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -30,10 +32,35 @@ run: demo
 	trap 'kill $$sender 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-# A system Chromium (Debian's `chromium`) is used when present; elsewhere Playwright's own build.
+## Pin the dependencies: requirements.lock from pyproject.toml (extras test and dev), with hashes,
+## for Python 3.11 on Linux. Keeps existing pins; LOCK_ARGS=--upgrade moves them to the newest.
+lock:
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet uv
+	$(PY) -m uv pip compile pyproject.toml --extra test --extra dev --generate-hashes \
+		--python-version 3.11 --python-platform linux --custom-compile-command "make lock" \
+		--output-file requirements.lock --quiet $(LOCK_ARGS)
+
+## Lint, format check and type check (CI runs it before the tests)
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+# The browser journeys need Chromium. Use CHROMIUM_PATH or Debian's /usr/bin/chromium when present;
+# where apt-get exists and we are root (or have sudo), install Debian's `chromium`; only elsewhere
+# download Playwright's own build.
 browser: $(STAMP)
-	@if [ -x /usr/bin/chromium ] || [ -n "$$CHROMIUM_PATH" ]; then echo "Using system Chromium"; \
-	else $(PY) -m playwright install chromium; fi
+	@if [ -n "$$CHROMIUM_PATH" ] || [ -x /usr/bin/chromium ]; then \
+		echo "Using system Chromium"; \
+	elif command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null; }; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "Installing Debian's chromium with apt-get"; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "No apt-get (or no root): downloading Playwright's Chromium"; \
+		$(PY) -m playwright install chromium; \
+	fi
 
 ## Set everything up and run the whole test suite (browser journeys included)
 test: browser

@@ -22,7 +22,9 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Set
 from dataclasses import dataclass, field
+from typing import Any
 
 from .server import Client, Server, percentile
 
@@ -202,7 +204,7 @@ def run_load(
     seconds: float,
     think: float,
     seed: int,
-    existing: set = frozenset(),
+    existing: Set[Any] = frozenset(),
 ) -> tuple[Stats, Ledger, float]:
     """`users` simulated users spread over the accounts; returns stats, ledger and wall time."""
     ledger, stats = Ledger(added=set(existing)), Stats()

@@ -19,6 +19,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from .server import ROOT, Client, Server, percentile, typical_world
@@ -301,7 +302,7 @@ def measure(args) -> dict:
                 client.cookies = dict(sessions[endpoint.who])
                 return client
 
-            row = {"endpoint": endpoint.label, "path": endpoint.path}
+            row: dict[str, Any] = {"endpoint": endpoint.label, "path": endpoint.path}
             for c in args.concurrency:
                 cell = run_cell(make_client, endpoint.path, c, args.seconds, args.max_requests, args.warmup)
                 row[f"c{c}"] = asdict(cell)

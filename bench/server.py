@@ -111,6 +111,13 @@ class Server:
         self.stop()
         raise SystemExit("gunicorn did not become healthy in 30 s")
 
+    @property
+    def pid(self) -> int:
+        """The gunicorn master's process ID (once started)."""
+        if self.process is None:
+            raise RuntimeError("the server is not started")
+        return self.process.pid
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -187,7 +194,7 @@ class Client:
             if name.lower() == "set-cookie":
                 key, _, rest = value.partition("=")
                 self.cookies[key.strip()] = rest.split(";", 1)[0]
-        if raw.getheader("Connection", "").lower() == "close":
+        if raw.getheader("Connection", "").lower() == "close" and self.conn is not None:
             self.conn.close()
             self.conn = None
         headers_lower = {k.lower(): v for k, v in raw.getheaders()}

@@ -69,8 +69,8 @@ def generate(path: Path, size: int) -> None:
             left -= block
 
 
-def hashing_bound(path: Path) -> tuple[float, dict[str, str]]:
-    """Wall seconds of md5sum and sha512sum over the file, run side by side; their digests."""
+def hashing_bound(path: Path) -> tuple[float, float, dict[str, str]]:
+    """Wall and CPU seconds of md5sum and sha512sum over the file, run side by side; their digests."""
     before = os.times()
     started = time.perf_counter()
     runs = {
@@ -106,7 +106,10 @@ def cpu_seconds(pid: int) -> float:
 
 def peak_rss_kib(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1))
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    if found is None:
+        raise SystemExit(f"no VmHWM in /proc/{pid}/status")
+    return int(found.group(1))
 
 
 def upload(server: Server, token: str, path: Path, size: int) -> tuple[float, float, float, dict]:
@@ -127,7 +130,7 @@ def upload(server: Server, token: str, path: Path, size: int) -> tuple[float, fl
         "Content-Length": str(size),
     }.items():
         conn.putheader(name, value)
-    workers = processes_of(server.process.pid)
+    workers = processes_of(server.pid)
     server_cpu = sum(cpu_seconds(pid) for pid in workers)
     client_cpu = time.process_time()
     with path.open("rb") as body:
@@ -166,8 +169,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory(prefix="bench-upload-") as scratch:
-        scratch = Path(scratch)
+    with tempfile.TemporaryDirectory(prefix="bench-upload-") as scratch_dir:
+        scratch = Path(scratch_dir)
         database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{scratch / 'bench.sqlite3'}"
         os.environ["IMAGE_STORE"] = "filesystem"
         os.environ["IMAGE_STORE_DIR"] = str(scratch / "store")
@@ -187,6 +190,8 @@ def main(argv: list[str] | None = None) -> None:
                 -1
             ]
             token = Client(server.base).api_token(name, password, project_id)
+            if token is None:
+                raise SystemExit("this server has no Identity API to upload through")
             for _ in range(args.rounds):
                 seconds, server_cpu, client_cpu, image = upload(server, token, data, args.size)
                 bound_seconds, bound_cpu, digests = hashing_bound(data)
@@ -198,13 +203,13 @@ def main(argv: list[str] | None = None) -> None:
                     "DELETE", f"/image/v2/images/{image['id']}"
                 )
                 rounds.append((seconds, server_cpu, client_cpu, bound_seconds, bound_cpu))
-            rss = {pid: peak_rss_kib(pid) for pid in processes_of(server.process.pid)}
+            rss = {pid: peak_rss_kib(pid) for pid in processes_of(server.pid)}
         finally:
             if server.process and server.process.poll() is None:
                 manage("shell", "-c", TEARDOWN.format(name=name), env=production_env(database_url))
             server.stop()
 
-    master = server.process.pid
+    master = server.pid
     workers_peak = max(kib for pid, kib in rss.items() if pid != master) / 1024
     chunk = os.environ.get("IMAGE_UPLOAD_CHUNK_SIZE") or "the setting's default"
     load, cores = os.getloadavg()[0], os.cpu_count()

@@ -6,14 +6,15 @@ one from the current project, the API will build one from a token.
 
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from .models import Project, Role, RoleAssignment
 
 
 @dataclass(frozen=True)
 class Scope:
-    user: AbstractBaseUser
+    # AnonymousUser only in the access explainer's view of a project as any of its members.
+    user: User | AnonymousUser
     project: Project
     roles: frozenset[str]
     # A platform admin holds the admin role on some project (Keystone's convention).
@@ -31,7 +32,7 @@ class Scope:
         return Role.MEMBER in self.roles or Role.ADMIN in self.roles
 
 
-def scopes_for(user: AbstractBaseUser, project_id: str | None) -> Scope | None:
+def scopes_for(user: User, project_id: str | None) -> Scope | None:
     """The user's scope on project_id, or on their first project; None without any role.
 
     One query: every role assignment of the user, with its project.

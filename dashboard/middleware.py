@@ -3,6 +3,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from .identity import scopes_for
+from .typing import SessionRequest
 
 SESSION_PROJECT_KEY = "project_id"
 
@@ -13,7 +14,7 @@ class ScopeMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: SessionRequest) -> HttpResponse:
         request.scope = None
         if request.user.is_authenticated:
             request.scope = scopes_for(request.user, request.session.get(SESSION_PROJECT_KEY))

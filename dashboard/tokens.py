@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -33,7 +33,7 @@ class Issued:
 
 
 @transaction.atomic
-def token_issue(*, user: AbstractBaseUser, project: Project) -> Issued | None:
+def token_issue(*, user: User, project: Project) -> Issued | None:
     """A token for user on project, or None when the user has no role on that enabled project."""
     if not user.is_active or not project.enabled:
         return None

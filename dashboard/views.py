@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from . import throttle
 from .identity import scopes_for
 from .middleware import SESSION_PROJECT_KEY
+from .typing import SignedInRequest
 
 
 def _client_address(request: HttpRequest) -> str:
@@ -68,7 +69,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def switch_project(request: HttpRequest) -> HttpResponse:
+def switch_project(request: SignedInRequest) -> HttpResponse:
     """Make another of the user's projects the current one (kept in the session)."""
     project_id = request.POST.get("project_id", "")
     scope = scopes_for(request.user, project_id)

@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from dashboard.identity import Scope
 
-from .models import Image, ImageMember, MemberStatus, Status, Visibility
+from .models import EventKind, Image, ImageMember, MemberStatus, ShareEvent, Status, Visibility
 
 
 class Tab:
@@ -379,12 +379,10 @@ def visible_members(scope: Scope, image: Image) -> QuerySet[ImageMember]:
 # - a platform admin sees all, on the admin page; on the project pages, like any project.
 
 # Events that end a target's access: they stay visible to it after it can no longer see the image.
-FAREWELL_KINDS = ("removed", "deleted", "expired")
+FAREWELL_KINDS = (EventKind.REMOVED, EventKind.DELETED, EventKind.EXPIRED)
 
 
 def _project_events_q(scope: Scope) -> Q:
-    from .models import EventKind
-
     about_me = Q(target_id=scope.project_id) & ~Q(owner_id=scope.project_id)
     still_readable = Q(image_id__in=readable_images(scope).values("pk"))
     return Q(owner_id=scope.project_id) | (
@@ -394,15 +392,11 @@ def _project_events_q(scope: Scope) -> Q:
 
 def project_events(scope: Scope):
     """The events that concern the current project (its activity page), newest first."""
-    from .models import ShareEvent
-
     return ShareEvent.objects.filter(_project_events_q(scope)).select_related("owner", "target")
 
 
 def image_events(scope: Scope, image: Image):
     """One image's events, for its Activity tab: the owner's and platform admins' business."""
-    from .models import ShareEvent
-
     if not can_see_members(scope, image):
         raise PermissionDenied("Only the owner project can see an image's activity.")
     return ShareEvent.objects.filter(image_id=image.pk).select_related("owner", "target")
@@ -410,8 +404,6 @@ def image_events(scope: Scope, image: Image):
 
 def all_events(scope: Scope):
     """Every project's events: the Admin → Activity page, for platform admins only."""
-    from .models import ShareEvent
-
     if not scope.is_admin:
         raise PermissionDenied("Only platform admins can see every project's activity.")
     return ShareEvent.objects.select_related("owner", "target")
@@ -419,9 +411,20 @@ def all_events(scope: Scope):
 
 # The notifications a project gets: what others did that concerns it. The target hears about
 # new shares, removals and deletions; the owner hears about the target's answers; both hear
-# about a share that expired.
-TARGET_NOTICES = ("shared", "removed", "deleted", "expired")
-OWNER_NOTICES = ("accepted", "rejected", "pending", "expired")
+# about a share that expired. The notifications page and the sharing e-mails (images.notify) both
+# follow these two lists.
+TARGET_NOTICES = (EventKind.SHARED, EventKind.REMOVED, EventKind.DELETED, EventKind.EXPIRED)
+OWNER_NOTICES = (EventKind.ACCEPTED, EventKind.REJECTED, EventKind.PENDING, EventKind.EXPIRED)
+
+
+def notice_recipients(event: ShareEvent) -> list[str]:
+    """The projects whose notifications list the event: its target, its owner, both or neither."""
+    told = []
+    if event.target_id and event.kind in TARGET_NOTICES:
+        told.append(event.target_id)
+    if event.kind in OWNER_NOTICES:
+        told.append(event.owner_id)
+    return told
 
 
 def _inbox_q(scope: Scope) -> Q:
@@ -433,8 +436,6 @@ def _inbox_q(scope: Scope) -> Q:
 def inbox_events(scope: Scope):
     """The current project's notifications, newest first, each with my_share_status: the
     project's share of the image now (for Accept / Reject on a new share), if it counts."""
-    from .models import ShareEvent
-
     share = live_shares().filter(
         image_id=OuterRef("image_id"), member_id=scope.project_id, image__visibility=Visibility.SHARED
     )
@@ -454,7 +455,7 @@ def header_counts(scope: Scope) -> dict[str, int]:
 
     from dashboard.models import Project
 
-    from .models import InboxMarker, ShareEvent
+    from .models import InboxMarker
 
     def count_of(qs: QuerySet) -> Subquery:
         # COUNT(1) as a scalar subquery: both badges ride on one SELECT of the project row.
@@ -465,9 +466,10 @@ def header_counts(scope: Scope) -> dict[str, int]:
         .filter(member_id=scope.project_id, status=MemberStatus.PENDING, image__visibility=Visibility.SHARED)
         .order_by()
     )
-    read_until = InboxMarker.objects.filter(project_id=scope.project_id, user_id=scope.user.pk).values(
-        "read_until"
-    )[:1]
+    markers = InboxMarker.objects.filter(project_id=scope.project_id)
+    # The explainer's project-wide scope has no user, so nothing read.
+    markers = markers.filter(user_id=scope.user.pk) if scope.user.pk is not None else markers.none()
+    read_until = markers.values("read_until")[:1]
     epoch = Value(datetime(1970, 1, 1, tzinfo=UTC), output_field=DateTimeField())
     unread = ShareEvent.objects.filter(_inbox_q(scope)).order_by()
     unread = unread.filter(created_at__gt=Coalesce(Subquery(read_until), epoch))
@@ -477,7 +479,9 @@ def header_counts(scope: Scope) -> dict[str, int]:
         .values("pending", "unread")
         .first()
     )
-    return row or {"pending": 0, "unread": 0}
+    if row is None:
+        return {"pending": 0, "unread": 0}
+    return {"pending": row["pending"], "unread": row["unread"]}
 
 
 # The access explainer: the one reason a project can or cannot see and use an image, for
@@ -557,7 +561,7 @@ def explain(scope_or_project, image: Image) -> Explanation:
             Reason.ADMIN,
             f"{name} is acting as a platform admin, who sees and uses every image.",
         )
-    elif expired and not open_to_all:
+    elif share is not None and expired and not open_to_all:
         reason = Reason.EXPIRED
         sentence = (
             f"{name}'s share expired on {share.expires_at:%Y-%m-%d}: it grants nothing any more, "
@@ -568,7 +572,7 @@ def explain(scope_or_project, image: Image) -> Explanation:
             Visibility.PRIVATE: "it cannot see the image",
             Visibility.COMMUNITY: "it still finds the image under Community, like every project",
             Visibility.PUBLIC: "it still sees the image, which is public",
-        }[image.visibility]
+        }[Visibility(image.visibility)]
         reason = Reason.DORMANT
         sentence = (
             f"{name}'s share ({share.status}) is dormant because the image is "
@@ -577,7 +581,7 @@ def explain(scope_or_project, image: Image) -> Explanation:
     elif status == MemberStatus.PENDING:
         reason = Reason.PENDING
         sentence = f"{name} has a pending share: it sees the image under Shared with me but cannot use it until it accepts."
-    elif status == MemberStatus.REJECTED:
+    elif share is not None and status == MemberStatus.REJECTED:
         reason = Reason.REJECTED
         sentence = (
             f"{name} rejected the share on {share.updated_at:%Y-%m-%d}: the image is out of its catalog "

@@ -3,6 +3,8 @@ that makes the change, so an event exists exactly when its change was committed.
 
 from typing import Any
 
+from django.contrib.auth.models import User
+
 from dashboard.identity import Scope
 
 from . import notify
@@ -25,7 +27,7 @@ def record(
     to_status: str = "",
     detail: dict[str, Any] | None = None,
 ) -> ShareEvent:
-    user = scope.user if scope is not None and getattr(scope.user, "pk", None) else None
+    user = scope.user if scope is not None and isinstance(scope.user, User) else None
     event = ShareEvent.objects.create(
         kind=kind,
         image_id=image.pk,

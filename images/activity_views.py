@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, ValidationError
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from dashboard import hostile
 from dashboard.decorators import project_required
 from dashboard.models import Project, project_id_validator
+from dashboard.typing import ScopedRequest
 
 from . import access
 from .models import InboxMarker
@@ -23,7 +24,7 @@ EVENTS_PAGE_SIZE = 50
 BULK_LIMIT = 200
 
 
-def _page(events, request: HttpRequest) -> dict:
+def _page(events, request: ScopedRequest) -> dict:
     """Newest first, EVENTS_PAGE_SIZE at a time; `before` continues after the last id shown."""
     before = request.GET.get("before", "")
     if before:
@@ -40,7 +41,7 @@ def _page(events, request: HttpRequest) -> dict:
 @require_GET
 @login_required
 @project_required
-def project_activity(request: HttpRequest) -> HttpResponse:
+def project_activity(request: ScopedRequest) -> HttpResponse:
     scope = request.scope
     context = _page(access.project_events(scope), request)
     return render(request, "images/activity.html", {**context, "title": f"Activity of {scope.project.name}"})
@@ -49,7 +50,7 @@ def project_activity(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 @project_required
-def admin_activity(request: HttpRequest) -> HttpResponse:
+def admin_activity(request: ScopedRequest) -> HttpResponse:
     events = access.all_events(request.scope)
     project = request.GET.get("project", "").strip()
     image = request.GET.get("image", "").strip()
@@ -74,7 +75,7 @@ def admin_activity(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 @project_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: ScopedRequest) -> HttpResponse:
     scope = request.scope
     context = _page(access.inbox_events(scope), request)
     marker = InboxMarker.objects.filter(project_id=scope.project_id, user=request.user).first()
@@ -90,7 +91,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 @project_required
-def inbox_read(request: HttpRequest) -> HttpResponse:
+def inbox_read(request: ScopedRequest) -> HttpResponse:
     """Mark the current project's notifications read, for this user."""
     InboxMarker.objects.update_or_create(
         project_id=request.scope.project_id, user=request.user, defaults={"read_until": timezone.now()}
@@ -102,7 +103,7 @@ def inbox_read(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 @project_required
-def image_explain(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def image_explain(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     """Why a project can or cannot see and use the image. The owner (and admins) ask about any
     project ID; any other project that can open the image gets its own answer."""
     scope = request.scope

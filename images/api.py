@@ -23,6 +23,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     JsonResponse,
     StreamingHttpResponse,
     UnreadablePostError,
@@ -35,6 +36,7 @@ from django.views.decorators.http import require_http_methods
 from dashboard import hostile
 from dashboard.identity import Scope
 from dashboard.tokens import scope_of, token_find
+from dashboard.typing import ScopedRequest, SessionRequest
 
 from . import access, quotas, request_body, services
 from . import properties as well_known
@@ -81,7 +83,7 @@ def api_view(*methods: str, authenticated: bool = True) -> Callable:
     and every refusal (ServiceError, 404, 403, bad input) as a Glance-shaped JSON error."""
 
     def decorate(view: Callable) -> Callable:
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: SessionRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             try:
                 if authenticated:
                     token = token_find(request.headers.get("X-Auth-Token"))
@@ -382,7 +384,7 @@ def _after_marker(
 
 
 @api_view("GET", "POST")
-def images(request: HttpRequest) -> HttpResponse:
+def images(request: ScopedRequest) -> HttpResponse:
     scope = request.scope
     if request.method == "POST":
         image = services.image_create_from_document(scope=scope, document=_json_body(request))
@@ -415,7 +417,7 @@ def images(request: HttpRequest) -> HttpResponse:
 
 
 @api_view("GET", "PATCH", "DELETE")
-def image(request: HttpRequest, image_id: str) -> HttpResponse:
+def image(request: ScopedRequest, image_id: str) -> HttpResponse:
     scope = request.scope
     found = _image(scope, image_id)
     if request.method == "DELETE":
@@ -432,7 +434,7 @@ def image(request: HttpRequest, image_id: str) -> HttpResponse:
 
 
 @api_view("GET", "PUT")
-def image_file(request: HttpRequest, image_id: str) -> HttpResponse:
+def image_file(request: ScopedRequest, image_id: str) -> HttpResponseBase:
     """PUT streams the request body into a queued image; GET streams its data back."""
     scope = request.scope
     found = _image(scope, image_id)
@@ -464,7 +466,7 @@ def image_file(request: HttpRequest, image_id: str) -> HttpResponse:
 
 
 @api_view("POST")
-def image_action(request: HttpRequest, image_id: str, action: str) -> HttpResponse:
+def image_action(request: ScopedRequest, image_id: str, action: str) -> HttpResponse:
     scope = request.scope
     found = _image(scope, image_id)
     if action == "deactivate":
@@ -477,7 +479,7 @@ def image_action(request: HttpRequest, image_id: str, action: str) -> HttpRespon
 
 
 @api_view("PUT", "DELETE")
-def image_tag(request: HttpRequest, image_id: str, tag: str) -> HttpResponse:
+def image_tag(request: ScopedRequest, image_id: str, tag: str) -> HttpResponse:
     scope = request.scope
     found = _image(scope, image_id)
     if request.method == "PUT":
@@ -498,7 +500,7 @@ def _share(scope: Scope, image: Image, member_id: str) -> ImageMember:
 
 
 @api_view("GET", "POST")
-def members(request: HttpRequest, image_id: str) -> HttpResponse:
+def members(request: ScopedRequest, image_id: str) -> HttpResponse:
     scope = request.scope
     found = _image(scope, image_id)
     if request.method == "POST":
@@ -512,7 +514,7 @@ def members(request: HttpRequest, image_id: str) -> HttpResponse:
 
 
 @api_view("GET", "PUT", "DELETE")
-def member(request: HttpRequest, image_id: str, member_id: str) -> HttpResponse:
+def member(request: ScopedRequest, image_id: str, member_id: str) -> HttpResponse:
     scope = request.scope
     found = _image(scope, image_id)
     if request.method == "DELETE":
@@ -533,7 +535,7 @@ def member(request: HttpRequest, image_id: str, member_id: str) -> HttpResponse:
 
 
 @api_view("GET")
-def usage(request: HttpRequest) -> HttpResponse:
+def usage(request: ScopedRequest) -> HttpResponse:
     project_id = request.scope.project_id
     limits = quotas.limits_from(ProjectQuota.objects.filter(project_id=project_id).first())
     used = quotas.usage_of(project_id)
@@ -596,7 +598,7 @@ def _member_schema() -> dict:
 
 
 @api_view("GET")
-def schema(request: HttpRequest, name: str) -> HttpResponse:
+def schema(request: ScopedRequest, name: str) -> HttpResponse:
     if name == "image":
         return JsonResponse(_image_schema())
     if name == "member":

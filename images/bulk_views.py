@@ -3,17 +3,17 @@ accept or reject many pending shares."""
 
 from uuid import UUID
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.decorators import project_required
+from dashboard.typing import ScopedRequest
 
-from . import access, services
+from . import access, quotas, services
 from .forms import BulkShareForm
 from .models import MemberStatus
 
@@ -23,7 +23,7 @@ MAX_LINES = 200
 @require_http_methods(["GET", "POST"])
 @login_required
 @project_required
-def member_add_many(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def member_add_many(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     """GET: the form; POST action=preview: each line checked; POST action=share: shared."""
     scope = request.scope
     image = access.get_image_for(scope, image_id, write=True)
@@ -60,8 +60,7 @@ def member_add_many(request: HttpRequest, image_id: UUID) -> HttpResponse:
         "valid": sum(1 for line in lines or () if line.project is not None),
         "done": done,
         "members": members,
-        "member_limit": settings.IMAGE_MEMBER_QUOTA,
-        "room": settings.IMAGE_MEMBER_QUOTA - members,
+        "member_room": quotas.member_room(members),
     }
     return render(request, "images/member_add_many.html", context, status=status)
 
@@ -69,7 +68,7 @@ def member_add_many(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_POST
 @login_required
 @project_required
-def shares_respond(request: HttpRequest) -> HttpResponse:
+def shares_respond(request: ScopedRequest) -> HttpResponse:
     """Accept or reject the chosen pending shares of the current project, all or nothing."""
     scope = request.scope
     status = request.POST.get("status")

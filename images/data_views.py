@@ -13,8 +13,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import (
     Http404,
-    HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     JsonResponse,
     StreamingHttpResponse,
     UnreadablePostError,
@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dashboard.decorators import project_required
 from dashboard.models import Project
+from dashboard.typing import ScopedRequest
 
 from . import access, quotas, request_body, services
 from .forms import ImageForm, QuotaForm, UploadFormatsForm
@@ -49,7 +50,7 @@ def _upload_urls(image) -> dict:
 @require_http_methods(["GET", "POST"])
 @login_required
 @project_required
-def image_create_upload(request: HttpRequest) -> HttpResponse:
+def image_create_upload(request: ScopedRequest) -> HttpResponse:
     """Create an image and upload its file from the browser.
 
     The file input has no name, so the form posts only the image's fields; the page's script then
@@ -90,7 +91,7 @@ def _size_note(scope) -> str:
 @require_GET
 @login_required
 @project_required
-def image_upload(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def image_upload(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     """The page to upload data to an existing queued image."""
     scope = request.scope
     image = access.get_image_for(scope, image_id, write=True)
@@ -104,7 +105,7 @@ def image_upload(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "PUT"])
 @login_required
 @project_required
-def image_file(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def image_file(request: ScopedRequest, image_id: UUID) -> HttpResponseBase:
     """GET streams the image's data; PUT takes it as the raw request body (sized or chunked)."""
     if request.method == "PUT":
         return _put_file(request, image_id)
@@ -122,7 +123,7 @@ def image_file(request: HttpRequest, image_id: UUID) -> HttpResponse:
     return response
 
 
-def _put_file(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def _put_file(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     scope = request.scope
     try:
         image = access.get_image_for(scope, image_id, write=True)
@@ -173,7 +174,7 @@ def _put_file(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_POST
 @login_required
 @project_required
-def image_activation(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def image_activation(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     """Deactivate or reactivate (platform admins)."""
     scope = request.scope
     image = access.get_image_for(scope, image_id)
@@ -207,7 +208,7 @@ def image_activation(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_GET
 @login_required
 @project_required
-def admin_quotas(request: HttpRequest) -> HttpResponse:
+def admin_quotas(request: ScopedRequest) -> HttpResponse:
     access.require_quota_admin(request.scope)
     overrides = {q.project_id: q for q in ProjectQuota.objects.all()}
     rows = [
@@ -221,7 +222,7 @@ def admin_quotas(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 @project_required
-def admin_quota_edit(request: HttpRequest, project_id: str) -> HttpResponse:
+def admin_quota_edit(request: ScopedRequest, project_id: str) -> HttpResponse:
     scope = request.scope
     access.require_quota_admin(scope)
     project = get_object_or_404(Project, pk=project_id)

@@ -42,9 +42,10 @@ class ImageForm(forms.Form):
         if not can_publish:
             # Shown, but not selectable: only platform admins make images public. The service
             # refuses it too, whatever is posted.
-            widget = self.fields["visibility"].widget
-            widget.disabled_values = {Visibility.PUBLIC}
-            self.fields["visibility"].choices = [
+            field = self.fields["visibility"]
+            assert isinstance(field, forms.ChoiceField)
+            field.widget.disabled_values = {Visibility.PUBLIC}
+            field.choices = [
                 (v, "Public (platform admins only)" if v == Visibility.PUBLIC else label)
                 for v, label in Visibility.choices
             ]

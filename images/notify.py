@@ -17,6 +17,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.db.models import F
 from django.utils import timezone
 
+from .access import notice_recipients
 from .models import OutboxMessage, ShareEvent
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,6 @@ log = logging.getLogger(__name__)
 CLAIM = timedelta(minutes=5)
 # Sent messages are kept this long (to see what went out), then deleted.
 KEEP_SENT = timedelta(days=7)
-
-# Which side hears of which event (the notifications page's rule, images.access).
-TARGET_KINDS = {"shared", "removed", "deleted", "expired"}
-OWNER_KINDS = {"accepted", "rejected", "pending", "expired"}
 
 
 def sentence(event: ShareEvent, project_id: str) -> str:
@@ -50,21 +47,12 @@ def sentence(event: ShareEvent, project_id: str) -> str:
     }[event.kind]
 
 
-def projects_told(event: ShareEvent) -> list[str]:
-    told = []
-    if event.target_id and event.kind in TARGET_KINDS:
-        told.append(event.target_id)
-    if event.kind in OWNER_KINDS:
-        told.append(event.owner_id)
-    return told
-
-
 def announce(event: ShareEvent) -> None:
     """Queue mail to the users of the projects the event concerns, in the caller's transaction."""
-    if not settings.SHARING_EMAILS:
+    if not settings.SHARING_EMAILS or not notice_recipients(event):
         return
     messages = []
-    for project_id in projects_told(event):
+    for project_id in notice_recipients(event):
         users = get_user_model().objects.filter(role_assignments__project_id=project_id, is_active=True)
         emails = sorted(set(users.exclude(email="").values_list("email", flat=True)))
         if emails:

@@ -164,7 +164,7 @@ def _identity_schemas() -> dict:
         }
     )
     named = {"type": "string", "minLength": 1}
-    reference_by_name_or_id = {
+    reference_by_name_or_id: dict[str, Any] = {
         "type": "object",
         "properties": {
             "id": {"type": "string"},

@@ -10,13 +10,14 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from dashboard.decorators import project_required
+from dashboard.typing import ScopedRequest
 
 from . import access, services
 from .forms import PropertyForm, TagForm
@@ -28,7 +29,7 @@ FIELD_NAMES = {"min_disk": "Minimum disk", "min_ram": "Minimum RAM"}
 
 
 def _panel(
-    request: HttpRequest, image: Image, *, note: str = "", status: int = 200, **errors
+    request: ScopedRequest, image: Image, *, note: str = "", status: int = 200, **errors
 ) -> HttpResponse:
     """After a change: the panel (htmx) or a redirect to the page; after a refusal: the panel or
     the page, with the errors, as 422."""
@@ -49,7 +50,7 @@ def _field_error(form, error: services.ServiceError) -> None:
 @require_POST
 @login_required
 @project_required
-def property_set(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def property_set(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     """Add a property, or change the value of one (the row's form posts origin=row)."""
     scope = request.scope
     image = access.get_image_for(scope, image_id, write=True)
@@ -76,7 +77,7 @@ def property_set(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_POST
 @login_required
 @project_required
-def property_remove(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def property_remove(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     scope = request.scope
     image = access.get_image_for(scope, image_id, write=True)
     key = request.POST.get("key", "")
@@ -94,7 +95,7 @@ def property_remove(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_GET
 @login_required
 @project_required
-def property_help(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def property_help(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     """As the owner types a key: its help text and the values it takes (a catalog lookup)."""
     access.get_image_for(request.scope, image_id, write=True)
     context = {"help_key": request.GET.get("key", "").strip()}
@@ -104,7 +105,7 @@ def property_help(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_POST
 @login_required
 @project_required
-def tag_add(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def tag_add(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     scope = request.scope
     image = access.get_image_for(scope, image_id, write=True)
     form = TagForm(request.POST)
@@ -122,7 +123,7 @@ def tag_add(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_POST
 @login_required
 @project_required
-def tag_remove(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def tag_remove(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     scope = request.scope
     image = access.get_image_for(scope, image_id, write=True)
     tag = request.POST.get("tag", "")

@@ -30,6 +30,29 @@ NAMES = {
 HOLDING_DATA = [Status.ACTIVE, Status.DEACTIVATED, Status.SAVING]
 
 
+@dataclass(frozen=True)
+class MemberRoom:
+    """How many more members an image may have: the limit (None: unlimited) against its count."""
+
+    limit: int | None
+    members: int
+
+    @property
+    def left(self) -> int | None:
+        return None if self.limit is None else max(self.limit - self.members, 0)
+
+    @property
+    def full(self) -> bool:
+        return self.left == 0
+
+
+def member_room(members: int) -> MemberRoom:
+    """The member limit (IMAGE_MEMBER_QUOTA, -1 for unlimited) applied to an image with `members`
+    members: the one rule the service, the pages and the API follow."""
+    limit = settings.IMAGE_MEMBER_QUOTA
+    return MemberRoom(limit=None if limit == UNLIMITED else limit, members=members)
+
+
 def defaults() -> dict[str, int]:
     return {
         COUNT_TOTAL: settings.IMAGE_QUOTA_COUNT_TOTAL,

@@ -305,12 +305,13 @@ class S3Store:
         return sorted(found)
 
 
-_stores: dict[tuple, Store] = {}
+_stores: dict[tuple[object, ...], Store] = {}
 
 
 def get_store() -> Store:
     """The store the settings choose (built once per configuration)."""
     kind = settings.IMAGE_STORE
+    config: tuple[object, ...]
     if kind == "filesystem":
         config = (kind, str(settings.IMAGE_STORE_DIR))
     elif kind == "s3":
@@ -331,12 +332,12 @@ def get_store() -> Store:
             store = FileSystemStore(settings.IMAGE_STORE_DIR)
         else:
             store = S3Store(
-                endpoint_url=config[1],
-                bucket=config[2],
-                access_key_id=config[3],
-                secret_access_key=config[4],
-                region=config[5],
-                part_size=config[6],
+                endpoint_url=settings.IMAGE_STORE_S3_ENDPOINT_URL,
+                bucket=settings.IMAGE_STORE_S3_BUCKET,
+                access_key_id=settings.IMAGE_STORE_S3_ACCESS_KEY_ID,
+                secret_access_key=settings.IMAGE_STORE_S3_SECRET_ACCESS_KEY,
+                region=settings.IMAGE_STORE_S3_REGION,
+                part_size=settings.IMAGE_STORE_S3_PART_SIZE,
             )
             store.ensure_bucket()
         _stores[config] = store

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -17,8 +17,9 @@ from django_htmx.http import trigger_client_event
 
 from dashboard.decorators import project_required
 from dashboard.models import Project
+from dashboard.typing import ScopedRequest
 
-from . import access, services
+from . import access, quotas, services
 from .access import Tab
 from .forms import AddMemberForm, EditImageForm, ImageForm, MemberStatusForm
 from .listing import DIRECTIONS, SORTS, paginate
@@ -28,13 +29,13 @@ SHARE_ACTIONS = [("accepted", "Accept"), ("rejected", "Reject"), ("pending", "Ba
 INVALID = 422  # a form that did not validate; htmx is configured to swap it like a 200
 
 
-def _partials(request: HttpRequest, names: list[str], context: dict, status: int = 200) -> HttpResponse:
+def _partials(request: ScopedRequest, names: list[str], context: dict, status: int = 200) -> HttpResponse:
     """Several named partials in one response (the extra ones swap out of band)."""
     html = "".join(render_to_string(name, context, request) for name in names)
     return HttpResponse(html, status=status)
 
 
-def _list_params(request: HttpRequest) -> dict:
+def _list_params(request: ScopedRequest) -> dict:
     get = request.GET
     tab = get.get("tab") if get.get("tab") in Tab.ALL else Tab.CATALOG
     member_status = get.get("status") if get.get("status") in MemberStatus.values else ""
@@ -52,7 +53,7 @@ def _list_params(request: HttpRequest) -> dict:
 @require_GET
 @login_required
 @project_required
-def image_list(request: HttpRequest) -> HttpResponse:
+def image_list(request: ScopedRequest) -> HttpResponse:
     params = _list_params(request)
     scope = request.scope
     page = None
@@ -94,7 +95,7 @@ TABS = [
 @require_http_methods(["GET", "POST"])
 @login_required
 @project_required
-def image_create(request: HttpRequest) -> HttpResponse:
+def image_create(request: ScopedRequest) -> HttpResponse:
     scope = request.scope
     access.require_create(scope)
     form = ImageForm(request.POST or None, can_publish=access.can_publish(scope))
@@ -110,7 +111,7 @@ def image_create(request: HttpRequest) -> HttpResponse:
     return render(request, "images/image_form.html", {"form": form, "image": None}, status=status)
 
 
-def _detail_context(request: HttpRequest, image, tab: str, **extra) -> dict:
+def _detail_context(request: ScopedRequest, image, tab: str, **extra) -> dict:
     scope = request.scope
     context = {
         "image": image,
@@ -120,11 +121,11 @@ def _detail_context(request: HttpRequest, image, tab: str, **extra) -> dict:
         "share": access.membership(scope, image),
         "can_respond": access.can_answer_shares(scope),
         "dormant": image.visibility != Visibility.SHARED,
-        "member_limit": settings.IMAGE_MEMBER_QUOTA,
         "share_actions": SHARE_ACTIONS,
     }
     if tab == "members" and context["can_see_members"]:
         context["members"] = list(access.members_of(scope, image))
+        context["member_room"] = quotas.member_room(len(context["members"]))
         context.setdefault("form", AddMemberForm())
     if tab == "activity" and context["can_see_members"]:
         # The newest events only; the project's Activity page pages through the rest.
@@ -136,10 +137,10 @@ def _detail_context(request: HttpRequest, image, tab: str, **extra) -> dict:
 @require_GET
 @login_required
 @project_required
-def image_detail(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def image_detail(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     image = access.get_image_for(request.scope, image_id)
-    tab = request.GET.get("tab") if request.GET.get("tab") in ("members", "activity") else "overview"
-    context = _detail_context(request, image, tab)
+    tab = request.GET.get("tab", "")
+    context = _detail_context(request, image, tab if tab in ("members", "activity") else "overview")
     if request.htmx and request.htmx.target == "tab-panel":
         return render(request, "images/image_detail.html#tab-panel", context)
     return render(request, "images/image_detail.html", context)
@@ -148,7 +149,7 @@ def image_detail(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 @project_required
-def image_edit(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def image_edit(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     scope = request.scope
     image = access.get_image_for(scope, image_id, write=True)
     initial = {f: getattr(image, f) for f in services.EDITABLE_FIELDS}
@@ -169,7 +170,7 @@ def image_edit(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 @project_required
-def image_delete(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def image_delete(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     scope = request.scope
     image = access.get_image_for(scope, image_id, write=True)
     error, status = None, 200
@@ -196,7 +197,7 @@ def image_delete(request: HttpRequest, image_id: UUID) -> HttpResponse:
 # Members (owner side)
 
 
-def _members_response(request: HttpRequest, image, form: AddMemberForm, status: int = 200) -> HttpResponse:
+def _members_response(request: ScopedRequest, image, form: AddMemberForm, status: int = 200) -> HttpResponse:
     context = _detail_context(request, image, "members", form=form)
     if request.htmx:
         names = ["images/image_detail.html#members-panel", "images/image_detail.html#visibility-label-oob"]
@@ -207,7 +208,7 @@ def _members_response(request: HttpRequest, image, form: AddMemberForm, status: 
 @require_POST
 @login_required
 @project_required
-def member_add(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def member_add(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     scope = request.scope
     image = access.get_image_for(scope, image_id, write=True)
     form = AddMemberForm(request.POST)
@@ -238,7 +239,7 @@ def member_add(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_GET
 @login_required
 @project_required
-def member_lookup(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def member_lookup(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     """As the owner types a project ID: that project's name, to confirm before adding it."""
     image = access.get_image_for(request.scope, image_id, write=True)
     project_id = request.GET.get("project_id", "").strip()
@@ -255,7 +256,7 @@ def member_lookup(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 @project_required
-def member_remove(request: HttpRequest, image_id: UUID, project_id: str) -> HttpResponse:
+def member_remove(request: ScopedRequest, image_id: UUID, project_id: str) -> HttpResponse:
     scope = request.scope
     image = access.get_image_for(scope, image_id, write=True)
     members_url = reverse("images:detail", args=[image.pk]) + "?tab=members"
@@ -283,7 +284,7 @@ def member_remove(request: HttpRequest, image_id: UUID, project_id: str) -> Http
 # Shares (target side)
 
 
-def _safe_next(request: HttpRequest, fallback: str) -> str:
+def _safe_next(request: ScopedRequest, fallback: str) -> str:
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -295,7 +296,7 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 @require_POST
 @login_required
 @project_required
-def share_respond(request: HttpRequest, image_id: UUID) -> HttpResponse:
+def share_respond(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     """The target project accepts, rejects, or sets back to pending its share of an image."""
     scope = request.scope
     image = access.get_image_for(scope, image_id)
@@ -338,7 +339,7 @@ def share_respond(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_GET
 @login_required
 @project_required
-def admin_images(request: HttpRequest) -> HttpResponse:
+def admin_images(request: ScopedRequest) -> HttpResponse:
     qs = access.all_images(request.scope)
     params = _list_params(request)
     owner = request.GET.get("owner", "")

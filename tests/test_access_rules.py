@@ -43,12 +43,6 @@ LISTS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The personas are created per test; the default PBKDF2 would make the matrix slow.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def expected(persona: str, visibility: str, status: str | None) -> dict:
     """The issue's rules table, for an image of `platform` and a member row of `app-team`."""
     owner = persona == "owner"

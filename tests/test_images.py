@@ -7,11 +7,6 @@ from images.models import Image, ImageMember, MemberStatus, Status, Visibility
 CREATE = "/project/images/create/"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _form(**fields) -> dict:
     """A create/edit form post: checkboxes are sent only when ticked, as a browser does."""
     data = {"name": "golden-ubuntu", "visibility": "private", "min_disk": 0, "min_ram": 0}

@@ -17,11 +17,6 @@ from images.models import Image, ImageMember, MemberStatus, Visibility
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def golden(make_image):
     """alice's private image, not shared with anyone yet."""
@@ -217,6 +212,28 @@ def test_it_accepts_the_128th_member(client_alice, make_image, app_team):
 
     assert response.status_code == 302
     assert ImageMember.objects.filter(image=image).count() == 128
+
+
+def test_it_shows_no_limit_and_takes_more_members_when_the_quota_is_unlimited(
+    client_alice, full_image, app_team, settings
+):
+    settings.IMAGE_MEMBER_QUOTA = -1
+    tab = client_alice.get(f"/project/images/{full_image.pk}/?tab=members").content.decode()
+    assert "Projects this image is shared with (128)</caption>" in tab
+    assert "the most it can have" not in tab
+    bulk = client_alice.get(f"/project/images/{full_image.pk}/members/bulk/").content.decode()
+    assert "This image has 128 members (no limit)." in bulk
+
+    response = client_alice.post(_add_url(full_image), {"project_id": app_team.pk})
+
+    assert response.status_code == 302
+    assert _status(full_image, app_team) == MemberStatus.PENDING
+
+
+def test_it_counts_the_room_left_against_a_set_limit(client_alice, full_image, settings):
+    settings.IMAGE_MEMBER_QUOTA = 130
+    bulk = client_alice.get(f"/project/images/{full_image.pk}/members/bulk/").content.decode()
+    assert "This image has 128 of at most 130 members: room for 2 more." in bulk
 
 
 # Project name confirmation

@@ -4,14 +4,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dashboard.identity import Scope
 from dashboard.models import Project, project_id_validator
 
-from .. import access, activity
+from .. import access, activity, quotas
 from ..models import (
     Image,
     ImageMember,
@@ -88,10 +87,10 @@ def image_share(
         )
     if existing is not None:
         raise Conflict(f"{project.name} is already a member of this image (status: {existing.status}).")
-    limit = settings.IMAGE_MEMBER_QUOTA
-    if limit >= 0 and ImageMember.objects.filter(image=current).count() >= limit:
+    room = quotas.member_room(ImageMember.objects.filter(image=current).count())
+    if room.full:
         raise LimitExceeded(
-            f"This image already has {limit} members, the most an image can have. "
+            f"This image already has {room.limit} members, the most an image can have. "
             "Remove a member before adding another."
         )
     before = current.visibility
@@ -174,7 +173,7 @@ def shares_expire() -> int:
             image=share.image,
             target_id=share.member_id,
             from_status=share.status,
-            detail={"expires_at": share.expires_at.isoformat()},
+            detail={"expires_at": share.expires_at.isoformat() if share.expires_at else None},
         )
         share.delete()
         count += 1
@@ -198,7 +197,8 @@ def share_lines_preview(*, scope: Scope, image: Image, text: str) -> list[ShareL
     reason (bad ID, the owner, a member already, listed twice, beyond the member limit)."""
     _require_edit(scope, image)
     existing = dict(ImageMember.objects.filter(image=image).values_list("member_id", "status"))
-    room = settings.IMAGE_MEMBER_QUOTA - len(existing) if settings.IMAGE_MEMBER_QUOTA >= 0 else None
+    member_room = quotas.member_room(len(existing))
+    room = member_room.left
     lines: list[ShareLine] = []
     seen: set[str] = set()
     for raw in text.splitlines():
@@ -217,9 +217,7 @@ def share_lines_preview(*, scope: Scope, image: Image, text: str) -> list[ShareL
         elif project.pk in seen:
             lines.append(ShareLine(line, error=f"{project.name} is listed twice."))
         elif room is not None and room <= 0:
-            lines.append(
-                ShareLine(line, error=f"Beyond the limit of {settings.IMAGE_MEMBER_QUOTA} members per image.")
-            )
+            lines.append(ShareLine(line, error=f"Beyond the limit of {member_room.limit} members per image."))
         else:
             seen.add(project.pk)
             room = None if room is None else room - 1

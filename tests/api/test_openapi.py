@@ -156,8 +156,6 @@ class World:
 
 @pytest.fixture
 def world(request, settings, tmp_path, make_image) -> World:
-    # Token requests check real passwords: a fast hasher for the personas created after this.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return World(request, settings, tmp_path, make_image)
 
 

@@ -2,8 +2,9 @@
 
 import hashlib
 import struct
+from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 
 from dashboard.identity import Scope
@@ -28,7 +29,7 @@ USERS = {
 
 GiB = 1024**3
 # (owner, name, visibility, extra fields, {member project: status})
-IMAGES = [
+IMAGES: list[tuple[str, str, Visibility, dict[str, Any], dict[str, MemberStatus]]] = [
     (
         "platform",
         "golden-ubuntu-24.04",
@@ -87,8 +88,7 @@ class Command(BaseCommand):
             projects[name], _ = Project.objects.get_or_create(
                 name=name, defaults={"description": description}
             )
-        User = get_user_model()
-        users = {}  # project name → a member who uploads its demo images
+        users: dict[str, User] = {}  # project name → a member who uploads its demo images
         for username, (password, roles) in USERS.items():
             # example.org never receives mail: with the console backend of `make run`, the sharing
             # e-mails show in the terminal.

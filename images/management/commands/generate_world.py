@@ -10,12 +10,14 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, models, transaction
+from django.db.models import ForeignObjectRel
 
 from dashboard.models import Project, Role, RoleAssignment
 from images.models import Image, ImageMember, MemberStatus, Status, Visibility
@@ -49,7 +51,14 @@ MiB = 1024**2
 BATCH = 5000
 
 
-def _choices(rng: random.Random, weighted: list[tuple[str, int]], k: int) -> list[str]:
+def _column(field: models.Field | None) -> str:
+    """A concrete field's database column."""
+    if field is None or field.column is None:
+        raise CommandError(f"{field} has no column")
+    return field.column
+
+
+def _choices(rng: random.Random, weighted: Sequence[tuple[str, int]], k: int) -> list[str]:
     values, weights = zip(*weighted, strict=False)
     return rng.choices(values, weights=weights, k=k)
 
@@ -88,7 +97,7 @@ class BulkWriter:
             for f in self.fields[: self.width]
         ]
         self.table = model._meta.db_table
-        self.column_names = [f.column for f in self.fields]
+        self.column_names = [_column(f) for f in self.fields]
 
     def _prepared(self, row: tuple) -> tuple:
         values = [
@@ -401,7 +410,7 @@ def remove_generated_world() -> int:
     quote = connection.ops.quote_name
     projects = f"SELECT id FROM {quote(Project._meta.db_table)} WHERE name LIKE %s"
     images = f"SELECT id FROM {quote(Image._meta.db_table)} WHERE owner_id IN ({projects})"
-    users = f"SELECT {quote(User._meta.pk.column)} FROM {quote(User._meta.db_table)} WHERE username LIKE %s"
+    users = f"SELECT {quote(_column(User._meta.pk))} FROM {quote(User._meta.db_table)} WHERE username LIKE %s"
     pattern = PREFIX + "%"
     removed = 0
     with transaction.atomic(), connection.cursor() as cursor:
@@ -411,14 +420,14 @@ def remove_generated_world() -> int:
             relations = [
                 f
                 for f in model._meta.get_fields(include_hidden=True)
-                if f.auto_created and not f.concrete and (f.one_to_many or f.one_to_one)
+                if isinstance(f, ForeignObjectRel) and (f.one_to_many or f.one_to_one)
             ]
             for relation in relations:
                 if relation.related_model in skip:
                     continue
                 table = quote(relation.related_model._meta.db_table)
                 cursor.execute(
-                    f"DELETE FROM {table} WHERE {quote(relation.field.column)} IN ({subquery})", [pattern]
+                    f"DELETE FROM {table} WHERE {quote(_column(relation.field))} IN ({subquery})", [pattern]
                 )
                 removed += cursor.rowcount
 
@@ -428,7 +437,7 @@ def remove_generated_world() -> int:
         delete_referring(Project, projects, skip=(Image,))
         delete_referring(User, users)
         for model, subquery in ((Project, projects), (User, users)):
-            column = quote(model._meta.pk.column)
+            column = quote(_column(model._meta.pk))
             cursor.execute(
                 f"DELETE FROM {quote(model._meta.db_table)} WHERE {column} IN ({subquery})", [pattern]
             )
