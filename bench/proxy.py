@@ -83,7 +83,8 @@ class Nginx:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"nginx exited: {self.process.stderr.read().decode()}\n{self.error_log()}")
+                _, stderr = self.process.communicate()
+                raise RuntimeError(f"nginx exited: {stderr.decode()}\n{self.error_log()}")
             try:
                 socket.create_connection(self.base, timeout=1).close()
                 return self
