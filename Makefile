@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup browser db demo clean
+.PHONY: run test setup browser db demo clean axe static
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,21 +23,43 @@ db: $(STAMP)
 demo: db
 	$(PY) manage.py demo_world
 
+# `make run` serves as production does (debug off: the app's own error pages, hashed static files
+# through whitenoise), over plain HTTP on this machine, with a secret key generated once and kept
+# in the virtualenv.
+SECRET_KEY_FILE := $(VENV)/secret-key
+RUN_ENV = DJANGO_DEBUG=0 DJANGO_HTTPS=0 DJANGO_SECRET_KEY="$$(cat $(SECRET_KEY_FILE))"
+
+$(SECRET_KEY_FILE): $(STAMP)
+	$(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+	chmod 600 $@
+
+static: $(STAMP) $(SECRET_KEY_FILE)
+	$(RUN_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
+
 ## Set everything up and serve the dashboard with the demo world on http://127.0.0.1:8000
-run: demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+run: demo static
+	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 # A system Chromium (Debian's `chromium`) is used when present; elsewhere Playwright's own build.
 browser: $(STAMP)
 	@if [ -x /usr/bin/chromium ] || [ -n "$$CHROMIUM_PATH" ]; then echo "Using system Chromium"; \
 	else $(PY) -m playwright install chromium; fi
 
+# axe-core, which the browser tests inject into every page state (the version is pinned in
+# package-lock.json; `npm ci` installs exactly it).
+AXE_STAMP := node_modules/.installed
+$(AXE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $(AXE_STAMP)
+
+axe: $(AXE_STAMP)
+
 ## Set everything up and run the whole test suite (browser journeys included)
-test: browser
+test: browser $(AXE_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache node_modules
 
 # Performance (docs/performance.md): on PostgreSQL, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench
 .PHONY: world bench load

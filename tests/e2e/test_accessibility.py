@@ -1,0 +1,163 @@
+"""Every page state checked with axe-core (the npm package, injected into the page): no violations,
+at desktop width and at a phone's 390 px, where no page may scroll sideways either."""
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from images.models import MemberStatus, ShareEvent, Visibility
+
+from .conftest import fill_when_wired
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transactional_db")]
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+PHONE = {"width": 390, "height": 844}
+
+
+def axe_violations(page: Page) -> list[dict]:
+    """axe-core's violations on the page as it is now (WCAG 2.x A and AA, and best practices)."""
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: run `npm ci` (make test does) to install it from package-lock.json")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {resultTypes: ["violations"]});
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(" ") + " :: " + n.failureSummary),
+            }));
+        }"""
+    )
+
+
+def page_problems(page: Page, state: str) -> list[str]:
+    """What is wrong with the page as it is now: axe-core's violations, and sideways scrolling."""
+    page.wait_for_load_state()
+    problems = [f"{state}: {json.dumps(v, indent=1)}" for v in axe_violations(page)]
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    if scroll > width:
+        problems.append(f"{state}: the page scrolls sideways ({scroll} px wide in a {width} px window)")
+    return problems
+
+
+@pytest.fixture
+def assert_accessible():
+    """check(page, state) for every state of a test; the test fails at its end listing them all."""
+    problems: list[str] = []
+    yield lambda page, state: problems.extend(page_problems(page, state))
+    assert problems == [], "\n".join(problems)
+
+
+def _scope(user, project):
+    from dashboard.identity import Scope
+    from dashboard.models import Role
+
+    return Scope(user=user, project=project, roles=frozenset({Role.MEMBER}))
+
+
+@pytest.fixture
+def sharing_world(make_image, platform, app_team, data_team, alice):
+    """alice's platform project shares one image pending and one accepted with app-team (bob)."""
+    from images import services
+
+    pending = make_image("golden-ubuntu")
+    accepted = make_image("golden-debian", visibility=Visibility.SHARED)
+    make_image("public-base", visibility=Visibility.PUBLIC)
+    accepted.properties = {"os_distro": "debian"}
+    accepted.tags = ["base"]
+    accepted.save()
+    owner = _scope(alice, platform)
+    services.image_share(scope=owner, image=pending, project_id=app_team.pk, make_shared=True)
+    services.image_share(scope=owner, image=accepted, project_id=app_team.pk)
+    services.image_share(scope=owner, image=accepted, project_id=data_team.pk)
+    accepted.members.filter(member=app_team).update(status=MemberStatus.ACCEPTED)
+    assert ShareEvent.objects.exists()
+    return {"pending": pending, "accepted": accepted}
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_every_page_state_has_no_accessibility_violations(
+    sign_in, chromium, live_server, sharing_world, bob, root, viewport, assert_accessible
+):
+    extra = {"bypass_csp": True, **({"viewport": viewport} if viewport else {})}
+    pending, accepted = sharing_world["pending"], sharing_world["accepted"]
+
+    anonymous = chromium.new_context(base_url=live_server.url, **extra).new_page()
+    anonymous.goto("/auth/login/")
+    assert_accessible(anonymous, "sign-in")
+    anonymous.get_by_label("User name").fill("nobody")
+    anonymous.get_by_label("Password").fill("wrong")
+    anonymous.get_by_role("button", name="Sign in").click()
+    assert_accessible(anonymous, "sign-in with an error")
+    anonymous.context.close()
+
+    owner = sign_in("alice", **extra)
+    assert_accessible(owner, "catalog (owner)")
+    for tab in ("project", "shared", "public", "community"):
+        owner.goto(f"/project/images/?tab={tab}")
+        assert_accessible(owner, f"{tab} tab")
+    owner.goto("/project/images/?tab=community&search=1&q=nothing-matches")
+    assert_accessible(owner, "empty search")
+    owner.goto(f"/project/images/{accepted.pk}/")
+    assert_accessible(owner, "detail overview with properties")
+    owner.goto(f"/project/images/{accepted.pk}/?tab=members")
+    assert_accessible(owner, "members tab, pending and accepted")
+    owner.get_by_role("button", name="Add Member").click()
+    expect(owner.locator("#project-id-error")).to_be_visible()
+    assert_accessible(owner, "members tab, add form with an error")
+    fill_when_wired(owner.get_by_label("Project ID", exact=True), "no-such-project")
+    expect(owner.locator("#member-lookup")).not_to_be_empty()
+    assert_accessible(owner, "members tab, lookup error")
+    owner.goto(f"/project/images/{accepted.pk}/?tab=activity")
+    assert_accessible(owner, "detail activity tab")
+    owner.goto(f"/project/images/{pending.pk}/?tab=members")
+    owner.locator(f"#member-{pending.members.get().member_id}").get_by_role("link", name="Remove").click()
+    expect(owner.get_by_role("button", name="Remove app-team")).to_be_focused()
+    assert_accessible(owner, "members tab, confirming a removal")
+    owner.goto(f"/project/images/{pending.pk}/members/{pending.members.get().member_id}/remove/")
+    assert_accessible(owner, "remove confirmation page")
+    owner.goto(f"/project/images/{accepted.pk}/edit/")
+    assert_accessible(owner, "edit form")
+    owner.goto("/project/images/create/")
+    owner.get_by_role("button", name="Create Image").click()
+    assert_accessible(owner, "create form with errors")
+    owner.goto("/project/images/upload/")
+    assert_accessible(owner, "upload form")
+    owner.get_by_role("button", name="Upload").first.click()
+    assert_accessible(owner, "upload form with errors")
+    owner.goto(f"/project/images/{accepted.pk}/delete/")
+    assert_accessible(owner, "delete confirmation")
+    owner.goto(f"/project/images/{accepted.pk}/members/bulk/")
+    assert_accessible(owner, "share with several projects")
+    owner.goto("/project/activity/")
+    assert_accessible(owner, "activity")
+    owner.goto("/project/notifications/")
+    assert_accessible(owner, "notifications (owner)")
+    response = owner.goto("/project/images/00000000-0000-0000-0000-000000000000/")
+    assert response is not None and response.status == 404
+    assert_accessible(owner, "404")
+
+    target = sign_in("bob", **extra)
+    assert_accessible(target, "catalog with a pending share")
+    target.goto("/project/images/?tab=shared&status=pending")
+    assert_accessible(target, "shared with me, pending")
+    target.goto(f"/project/images/{pending.pk}/")
+    assert_accessible(target, "detail of a pending share")
+    target.goto(f"/project/images/{accepted.pk}/")
+    assert_accessible(target, "detail of an accepted share")
+    target.goto(f"/project/images/{accepted.pk}/explain/")
+    assert_accessible(target, "access explainer")
+    target.goto("/project/notifications/")
+    assert_accessible(target, "notifications (target)")
+    target.goto("/project/activity/")
+    assert_accessible(target, "activity (target)")
+
+    admin = sign_in("root", **extra)
+    for path in ("/admin/images/", "/admin/activity/", "/admin/quotas/"):
+        admin.goto(path)
+        assert_accessible(admin, path)
