@@ -228,7 +228,7 @@ def member_add(request: HttpRequest, image_id: UUID) -> HttpResponse:
             note = f"Shared with {share.member.name}: pending until that project accepts it."
             if not request.htmx:
                 messages.success(request, note)
-                return redirect(reverse("images:detail", args=[image.pk]) + "?tab=members")
+                return redirect(reverse("images:detail", args=[image.pk]) + f"?tab=members#member-{share.member_id}")
             image = access.get_image_for(scope, image_id)
             response = _members_response(request, image, AddMemberForm(), status=200)
             return trigger_client_event(response, "announce", {"text": note})
@@ -258,7 +258,7 @@ def member_lookup(request: HttpRequest, image_id: UUID) -> HttpResponse:
 def member_remove(request: HttpRequest, image_id: UUID, project_id: str) -> HttpResponse:
     scope = request.scope
     image = access.get_image_for(scope, image_id, write=True)
-    members_url = reverse("images:detail", args=[image.pk]) + "?tab=members"
+    members_url = reverse("images:detail", args=[image.pk]) + "?tab=members#members-table"
     if request.method == "GET":
         share = access.members_of(scope, image).filter(member_id=project_id).first()
         if share is None:
@@ -313,7 +313,8 @@ def share_respond(request: HttpRequest, image_id: UUID) -> HttpResponse:
     note = f"{verb}: {image.display_name}."
     if not request.htmx:
         messages.success(request, note)
-        return redirect(_safe_next(request, reverse("images:detail", args=[image.pk])))
+        # The fragment brings the keyboard back to the share box (the list's forms name their row).
+        return redirect(_safe_next(request, reverse("images:detail", args=[image.pk]) + "#share-box"))
     image = access.get_image_for(scope, image_id)
     context = {
         "image": image,
