@@ -248,7 +248,7 @@ def member_lookup(request: HttpRequest, image_id: UUID) -> HttpResponse:
             project = services.project_preview(image=image, project_id=project_id)
         except services.ServiceError as e:
             error = str(e)
-    context = {"lookup_project": project, "lookup_error": error}
+    context = {"lookup_project": project, "lookup_error": error, "lookup_confirmed": project is not None}
     return render(request, "images/image_detail.html#member-lookup", context)
 
 

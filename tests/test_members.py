@@ -126,7 +126,7 @@ def test_it_refuses_a_bad_project_id_next_to_the_field_and_changes_nothing(
 
     html = response.content.decode()
     assert response.status_code == 422
-    assert f'<p id="project-id-error" class="error" role="alert">{message}' in html
+    assert f'<div id="project-id-error" class="error" role="alert"><p>{message}' in html
     assert 'aria-invalid="true"' in html
     assert "<script>alert(1)</script>" not in html
     assert ("<html" in html) is not htmx
@@ -234,8 +234,18 @@ def test_it_shows_the_project_name_for_a_valid_id(client_alice, golden, app_team
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.lstrip().startswith('<p id="member-lookup"')
+    assert '<p id="member-lookup" class="lookup" aria-live="polite" data-confirms="id_project_id">' in html
     assert "✓ Project <strong>app-team</strong>" in html
+
+
+def test_a_confirmed_project_id_clears_the_error_an_earlier_attempt_left(client_alice, golden, app_team):
+    refused = client_alice.post(_add_url(golden), {"project_id": "app-te"}, **HX).content.decode()
+    assert '<div id="project-id-error" class="error" role="alert"><p>' in refused
+
+    confirmed = _lookup(client_alice, golden, app_team.pk).content.decode()
+    # The (empty) error box replaces the stale one out of band; app.js drops aria-invalid.
+    assert '<div id="project-id-error" class="error" role="alert" hx-swap-oob="true"></div>' in confirmed
+    assert "hx-swap-oob" not in _lookup(client_alice, golden, "app-te").content.decode()
 
 
 @pytest.mark.parametrize(

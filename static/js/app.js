@@ -88,6 +88,14 @@
     focusOn(document.getElementById("main"));
   });
 
+  // A project ID the lookup confirmed is no longer invalid (its stale error was swapped out).
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("[data-confirms]").forEach(function (el) {
+      var field = document.getElementById(el.getAttribute("data-confirms"));
+      if (field) field.removeAttribute("aria-invalid");
+    });
+  });
+
   // A refused htmx action (403, 404, 409…) says so instead of failing silently.
   document.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
