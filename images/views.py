@@ -119,6 +119,8 @@ def _detail_context(request: HttpRequest, image, tab: str, **extra) -> dict:
         "can_see_members": access.can_see_members(scope, image),
         "share": access.membership(scope, image),
         "can_respond": access.can_answer_shares(scope),
+        "offers_download": (offers_download := access.can_download(scope, image)),
+        "download_refusal": None if offers_download else access.download_refusal(scope, image),
         "dormant": image.visibility != Visibility.SHARED,
         "member_limit": settings.IMAGE_MEMBER_QUOTA,
         "share_actions": SHARE_ACTIONS,
