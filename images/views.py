@@ -230,7 +230,9 @@ def member_add(request: HttpRequest, image_id: UUID) -> HttpResponse:
             note = f"Shared with {share.member.name}: pending until that project accepts it."
             if not request.htmx:
                 messages.success(request, note)
-                return redirect(reverse("images:detail", args=[image.pk]) + f"?tab=members#member-{share.member_id}")
+                return redirect(
+                    reverse("images:detail", args=[image.pk]) + f"?tab=members#member-{share.member_id}"
+                )
             image = access.get_image_for(scope, image_id)
             response = _members_response(request, image, AddMemberForm(), status=200)
             return trigger_client_event(response, "announce", {"text": note})

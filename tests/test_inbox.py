@@ -147,7 +147,10 @@ def test_the_inbox_costs_the_same_whatever_the_number_of_notices(
 def test_both_header_badges_are_one_query(client_bob, shared):
     with CaptureQueriesContext(connection) as ctx:
         page = client_bob.get("/project/images/?tab=project").content.decode()
-    assert 'Pending shares <span class="badge badge-hot">1</span>' in page and 'Notifications <span class="badge badge-hot">1</span>' in page
+    assert (
+        'Pending shares <span class="badge badge-hot">1</span>' in page
+        and 'Notifications <span class="badge badge-hot">1</span>' in page
+    )
     badges = [q["sql"] for q in ctx.captured_queries if "images_shareevent" in q["sql"]]
     assert len(badges) == 1 and "images_imagemember" in badges[0]
 

@@ -58,7 +58,6 @@ def _sidenav(html: str) -> str:
     return html[start : html.index("</nav>", start)]
 
 
-
 @pytest.mark.parametrize(
     ("path", "current", "how"),
     [
@@ -139,7 +138,11 @@ def test_make_run_serves_with_debug_off_over_plain_http():
         " '127.0.0.1' in s.ALLOWED_HOSTS and 'localhost' in s.ALLOWED_HOSTS)"
     )
     result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-v", "0", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False", "False", "False", "True"]
