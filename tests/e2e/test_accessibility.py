@@ -161,3 +161,100 @@ def test_every_page_state_has_no_accessibility_violations(
     for path in ("/admin/images/", "/admin/activity/", "/admin/quotas/"):
         admin.goto(path)
         assert_accessible(admin, path)
+
+
+# Keyboard-only journeys: every step reached with Tab and taken with Enter or typing, and after
+# each step the focus is somewhere sensible, never lost to the page's body.
+
+
+def tab_to(page: Page, locator, limit: int = 80) -> None:
+    """Press Tab until the locator has the focus (it must be reachable by keyboard)."""
+    target = locator.element_handle()
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("el => el === document.activeElement", target):
+            return
+    pytest.fail(f"{locator} was not reached with {limit} presses of Tab")
+
+
+def focused(page: Page) -> str:
+    return page.evaluate(
+        "() => { const el = document.activeElement;"
+        " return el === document.body ? 'body' : el.outerHTML.slice(0, 200); }"
+    )
+
+
+def test_the_owner_shares_and_removes_by_keyboard_alone(sign_in, make_image, app_team, data_team, alice):
+    image = make_image(
+        "golden-ubuntu", visibility=Visibility.SHARED, members={data_team: MemberStatus.PENDING}
+    )
+
+    owner = sign_in("alice")
+    owner.goto(f"/project/images/{image.pk}/")
+    members_tab = owner.get_by_role("navigation", name="Image sections").get_by_role("link", name="Members")
+    tab_to(owner, members_tab)
+    owner.keyboard.press("Enter")
+    expect(owner.get_by_role("button", name="Add Member")).to_be_visible()
+    expect(members_tab).to_be_focused()  # the tab swapped with the panel keeps the focus
+
+    field = owner.get_by_label("Project ID", exact=True)
+    owner.wait_for_function(
+        "el => Boolean(el['htmx-internal-data'] && el['htmx-internal-data'].initHash)",
+        arg=field.element_handle(),
+    )
+    tab_to(owner, field)
+    owner.keyboard.type("not-a-project")
+    owner.keyboard.press("Enter")  # submits the form: refused next to the field, which keeps the focus
+    expect(owner.locator("#project-id-error")).to_contain_text("not a project ID")
+    expect(field).to_be_focused()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    owner.keyboard.press("ControlOrMeta+a")
+    owner.keyboard.type(app_team.pk)
+    expect(owner.locator("#member-lookup")).to_contain_text("app-team")
+    expect(owner.locator("#project-id-error")).to_be_empty()  # the stale error went with the confirmation
+    expect(field).not_to_have_attribute("aria-invalid", "true")
+    tab_to(owner, owner.get_by_role("button", name="Add Member"))
+    owner.keyboard.press("Enter")
+    expect(owner.locator(f"#member-{app_team.pk}")).to_contain_text("Pending")
+    expect(owner.locator("#flash")).to_be_focused()  # the status message says what happened
+    expect(owner.locator("#flash")).to_contain_text("Shared with app-team")
+
+    tab_to(owner, owner.get_by_role("link", name="Remove app-team"))
+    owner.keyboard.press("Enter")
+    confirm = owner.get_by_role("button", name="Remove app-team")
+    expect(confirm).to_be_focused()
+    owner.keyboard.press("Enter")
+    expect(owner.locator(f"#member-{app_team.pk}")).to_have_count(0)
+    # The focus moves to the next member's action.
+    expect(owner.get_by_role("link", name="Remove data-team")).to_be_focused()
+
+    owner.keyboard.press("Enter")
+    expect(owner.get_by_role("button", name="Remove data-team")).to_be_focused()
+    owner.keyboard.press("Enter")
+    expect(owner.locator("#members-table")).to_contain_text("Not shared with any project yet.")
+    expect(owner.locator("#members-table")).to_be_focused()  # no member left: the table itself
+    assert focused(owner) != "body"
+
+
+def test_the_target_accepts_and_rejects_by_keyboard_alone(sign_in, make_image, app_team, bob):
+    first = make_image(
+        "golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING}
+    )
+    second = make_image(
+        "golden-debian", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING}
+    )
+
+    target = sign_in("bob")
+    tab_to(target, target.get_by_role("button", name="Reject golden-debian"))
+    target.keyboard.press("Enter")
+    row = target.locator(f"#row-{second.pk}")
+    expect(row).to_contain_text("Rejected")
+    # Rejected, the row still offers Accept: the focus is there, ready to undo.
+    expect(target.get_by_role("button", name="Accept golden-debian")).to_be_focused()
+
+    tab_to(target, target.get_by_role("button", name="Accept golden-ubuntu"))
+    target.keyboard.press("Enter")
+    expect(target.locator(f"#row-{first.pk}")).to_contain_text("Accepted")
+    # Nothing left to answer in the row: the focus goes to the image's link in it.
+    expect(target.locator(f"#row-{first.pk}").get_by_role("link", name="golden-ubuntu")).to_be_focused()
+    expect(target.locator("#pending-badge .badge")).to_have_text("0")
