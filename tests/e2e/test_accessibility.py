@@ -127,6 +127,7 @@ def test_every_page_state_has_no_accessibility_violations(
     owner.get_by_role("button", name="Create Image").click()
     assert_accessible(owner, "create form with errors")
     owner.goto("/project/images/upload/")
+    expect(owner.get_by_role("button", name="Cancel upload")).to_be_hidden()  # no upload has started
     assert_accessible(owner, "upload form")
     owner.get_by_role("button", name="Upload").first.click()
     assert_accessible(owner, "upload form with errors")
