@@ -259,3 +259,42 @@ def test_the_target_accepts_and_rejects_by_keyboard_alone(sign_in, make_image, a
     # Nothing left to answer in the row: the focus goes to the image's link in it.
     expect(target.locator(f"#row-{first.pk}").get_by_role("link", name="golden-ubuntu")).to_be_focused()
     expect(target.locator("#pending-badge .badge")).to_have_text("0")
+
+
+FOCUS_RING_CONTRAST = """el => {
+    // The contrast of the focused element's outline against the background it is drawn on (the
+    // nearest ancestor's opaque background: the ring sits outside the element, offset from it).
+    const rgb = c => c.match(/[\\d.]+/g).map(Number);
+    const lum = ([r, g, b]) => {
+        const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const style = getComputedStyle(el);
+    if (style.outlineStyle === "none" || parseFloat(style.outlineWidth) < 2) return 0;
+    let node = el.parentElement, bg = [255, 255, 255];
+    while (node) {
+        const c = rgb(getComputedStyle(node).backgroundColor);
+        if (c.length === 3 || c[3] === 1) { bg = c.slice(0, 3); break; }
+        node = node.parentElement;
+    }
+    const [a, b] = [lum(rgb(style.outlineColor)), lum(bg)].sort((x, y) => y - x);
+    return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def test_the_focus_ring_stands_out_on_every_background(sign_in, make_image, app_team, bob):
+    image = make_image(
+        "golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING}
+    )
+    page = sign_in("bob")
+    controls = [
+        page.get_by_role("button", name="Copy project ID"),  # the dark header
+        page.get_by_role("link", name="Pending shares"),
+        page.locator(".sidenav").get_by_role("link", name="Activity"),  # the white side nav
+        page.get_by_role("navigation", name="Image lists").get_by_role("link", name="Public"),  # the page
+        page.get_by_role("button", name="Accept golden-ubuntu"),  # a pending row's tint
+    ]
+    for control in controls:
+        tab_to(page, control)
+        ratio = control.evaluate(FOCUS_RING_CONTRAST)
+        assert ratio >= 4.5, f"{control}: focus ring contrast {ratio:.2f}:1"
