@@ -283,7 +283,7 @@ FOCUS_RING_CONTRAST = """el => {
 
 
 def test_the_focus_ring_stands_out_on_every_background(sign_in, make_image, app_team, bob):
-    image = make_image(
+    make_image(
         "golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING}
     )
     page = sign_in("bob")
