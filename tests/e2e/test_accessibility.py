@@ -283,9 +283,7 @@ FOCUS_RING_CONTRAST = """el => {
 
 
 def test_the_focus_ring_stands_out_on_every_background(sign_in, make_image, app_team, bob):
-    make_image(
-        "golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING}
-    )
+    make_image("golden-ubuntu", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING})
     page = sign_in("bob")
     controls = [
         page.get_by_role("button", name="Copy project ID"),  # the dark header
