@@ -29,7 +29,7 @@ demo: db
 SECRET_KEY_FILE := $(VENV)/secret-key
 RUN_ENV = DJANGO_DEBUG=0 DJANGO_HTTPS=0 DJANGO_SECRET_KEY="$$(cat $(SECRET_KEY_FILE))"
 
-$(SECRET_KEY_FILE): $(STAMP)
+$(SECRET_KEY_FILE): | $(STAMP)
 	$(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
 	chmod 600 $@
 
