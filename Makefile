@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup browser db demo clean lint lock
+.PHONY: run test setup browser db demo clean lint lock axe static
 
 # Exactly the versions in requirements.lock (every file checked against its hash), then this project.
 $(STAMP): pyproject.toml requirements.lock
@@ -25,12 +25,25 @@ db: $(STAMP)
 demo: db
 	$(PY) manage.py demo_world
 
+# `make run` serves as production does (debug off: the app's own error pages, hashed static files
+# through whitenoise), over plain HTTP on this machine, with a secret key generated once and kept
+# in the virtualenv.
+SECRET_KEY_FILE := $(VENV)/secret-key
+RUN_ENV = DJANGO_DEBUG=0 DJANGO_HTTPS=0 DJANGO_SECRET_KEY="$$(cat $(SECRET_KEY_FILE))"
+
+$(SECRET_KEY_FILE): | $(STAMP)
+	$(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+	chmod 600 $@
+
+static: $(STAMP) $(SECRET_KEY_FILE)
+	$(RUN_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
+
 ## Set everything up and serve the dashboard with the demo world on http://127.0.0.1:8000
 # The e-mail sender runs beside the server (its mail printed on the console) and stops with it.
-run: demo
-	$(PY) manage.py send_outbox --loop & sender=$$!; \
+run: demo static
+	$(RUN_ENV) $(PY) manage.py send_outbox --loop & sender=$$!; \
 	trap 'kill $$sender 2>/dev/null' EXIT INT TERM; \
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 ## Pin the dependencies: requirements.lock from pyproject.toml (extras test and dev), with hashes,
 ## for Python 3.11 on Linux. Keeps existing pins; LOCK_ARGS=--upgrade moves them to the newest.
@@ -62,12 +75,21 @@ browser: $(STAMP)
 		$(PY) -m playwright install chromium; \
 	fi
 
+# axe-core, which the browser tests inject into every page state (the version is pinned in
+# package-lock.json; `npm ci` installs exactly it).
+AXE_STAMP := node_modules/.installed
+$(AXE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $(AXE_STAMP)
+
+axe: $(AXE_STAMP)
+
 ## Set everything up and run the whole test suite (browser journeys included)
-test: browser
+test: browser $(AXE_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache node_modules
 
 # Performance (docs/performance.md): on PostgreSQL, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench
 .PHONY: world bench load

@@ -205,9 +205,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 if not DEBUG:
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    # DJANGO_HTTPS=0 serves plain HTTP on this machine (`make run`): cookies without Secure, no redirect.
+    HTTPS = env_bool("DJANGO_HTTPS", True)
+    SESSION_COOKIE_SECURE = HTTPS
+    CSRF_COOKIE_SECURE = HTTPS
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", HTTPS)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes speak plain HTTP to the server itself
     if TRUSTED_PROXIES:
         # The proxy terminates TLS; the header is removed from any other peer's requests.

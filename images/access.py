@@ -225,10 +225,23 @@ def members_of(scope: Scope, image: Image) -> QuerySet[ImageMember]:
 
 
 def membership(scope: Scope, image: Image) -> ImageMember | None:
-    """The current project's share of the image, if it is shared with it and the share counts."""
+    """The current project's share of the image, if it is shared with it and the share counts.
+
+    Read once per image object and project: a page asks it of several predicates (the share box,
+    can_download…) and must not pay a query each time. Changing a share forgets it."""
     if image.visibility != Visibility.SHARED or is_owner(scope, image):
         return None
-    return live_shares().filter(image=image, member_id=scope.project_id).select_related("member").first()
+    cache: dict[str, ImageMember | None] = image.__dict__.setdefault("_memberships", {})
+    if scope.project_id not in cache:
+        cache[scope.project_id] = (
+            live_shares().filter(image=image, member_id=scope.project_id).select_related("member").first()
+        )
+    return cache[scope.project_id]
+
+
+def forget_membership(image: Image) -> None:
+    """Drop what membership() read of the image's shares (after one of them changed)."""
+    image.__dict__.pop("_memberships", None)
 
 
 def can_answer_shares(scope: Scope) -> bool:

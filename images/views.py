@@ -120,6 +120,8 @@ def _detail_context(request: ScopedRequest, image, tab: str, **extra) -> dict:
         "can_see_members": access.can_see_members(scope, image),
         "share": access.membership(scope, image),
         "can_respond": access.can_answer_shares(scope),
+        "offers_download": (offers_download := access.can_download(scope, image)),
+        "download_refusal": None if offers_download else access.download_refusal(scope, image),
         "dormant": image.visibility != Visibility.SHARED,
         "share_actions": SHARE_ACTIONS,
     }
@@ -229,7 +231,9 @@ def member_add(request: ScopedRequest, image_id: UUID) -> HttpResponse:
             note = f"Shared with {share.member.name}: pending until that project accepts it."
             if not request.htmx:
                 messages.success(request, note)
-                return redirect(reverse("images:detail", args=[image.pk]) + "?tab=members")
+                return redirect(
+                    reverse("images:detail", args=[image.pk]) + f"?tab=members#member-{share.member_id}"
+                )
             image = access.get_image_for(scope, image_id)
             response = _members_response(request, image, AddMemberForm(), status=200)
             return trigger_client_event(response, "announce", {"text": note})
@@ -249,7 +253,7 @@ def member_lookup(request: ScopedRequest, image_id: UUID) -> HttpResponse:
             project = services.project_preview(image=image, project_id=project_id)
         except services.ServiceError as e:
             error = str(e)
-    context = {"lookup_project": project, "lookup_error": error}
+    context = {"lookup_project": project, "lookup_error": error, "lookup_confirmed": project is not None}
     return render(request, "images/image_detail.html#member-lookup", context)
 
 
@@ -259,7 +263,7 @@ def member_lookup(request: ScopedRequest, image_id: UUID) -> HttpResponse:
 def member_remove(request: ScopedRequest, image_id: UUID, project_id: str) -> HttpResponse:
     scope = request.scope
     image = access.get_image_for(scope, image_id, write=True)
-    members_url = reverse("images:detail", args=[image.pk]) + "?tab=members"
+    members_url = reverse("images:detail", args=[image.pk]) + "?tab=members#members-table"
     if request.method == "GET":
         share = access.members_of(scope, image).filter(member_id=project_id).first()
         if share is None:
@@ -314,7 +318,8 @@ def share_respond(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     note = f"{verb}: {image.display_name}."
     if not request.htmx:
         messages.success(request, note)
-        return redirect(_safe_next(request, reverse("images:detail", args=[image.pk])))
+        # The fragment brings the keyboard back to the share box (the list's forms name their row).
+        return redirect(_safe_next(request, reverse("images:detail", args=[image.pk]) + "#share-box"))
     image = access.get_image_for(scope, image_id)
     context = {
         "image": image,

@@ -264,7 +264,7 @@ def test_it_does_not_count_a_dormant_pending_share_in_the_badge(client_bob, make
 
     html = client_bob.get("/project/images/").content.decode()
 
-    assert 'aria-label="0 pending shares"' in html
+    assert 'Pending shares <span class="badge">0</span>' in html
 
 
 def test_it_refuses_to_answer_a_dormant_share(client_bob, make_image, app_team):

@@ -141,9 +141,11 @@ def test_a_reader_cannot_answer_in_bulk(client_dave, three_pending):
 # Expiry
 
 
-def test_an_expiry_is_set_on_the_members_tab_and_shown_on_both_sides(
-    client_alice, client_bob, make_image, app_team
+@pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles", "Pacific/Auckland"])
+def test_an_expiry_is_set_on_the_members_tab_and_shown_on_both_sides_as_the_day_chosen(
+    client_alice, client_bob, make_image, app_team, settings, zone
 ):
+    settings.TIME_ZONE = zone
     image = make_image(visibility=Visibility.SHARED)
     day = timezone.localdate() + timedelta(days=3)
 
@@ -153,9 +155,15 @@ def test_an_expiry_is_set_on_the_members_tab_and_shown_on_both_sides(
 
     share = ImageMember.objects.get()
     assert timezone.localtime(share.expires_at).date() == day + timedelta(days=1)  # through the end of `day`
+    # Both sides see the day the owner chose, not the instant after it (which reads a day late).
     owner_tab = client_alice.get(f"/project/images/{image.pk}/?tab=members").content.decode()
-    assert f'until <time datetime="{timezone.localtime(share.expires_at):%Y-%m-%dT%H:%M}' in owner_tab
-    assert "This share ends on" in client_bob.get(f"/project/images/{image.pk}/").content.decode()
+    shown = f'until the end of <time datetime="{timezone.localtime(share.expires_at):%Y-%m-%dT%H:%M}'
+    assert shown in owner_tab
+    assert f'">{day.isoformat()}</time>' in owner_tab
+    assert f"{day + timedelta(days=1):%Y-%m-%d}</time>" not in owner_tab
+    target_page = client_bob.get(f"/project/images/{image.pk}/").content.decode()
+    assert 'This share lasts until the end of <time datetime="' in target_page
+    assert f'">{day.isoformat()}</time>' in target_page
 
 
 def test_an_expiry_in_the_past_is_refused(client_alice, make_image, app_team):

@@ -89,25 +89,25 @@ def test_the_header_counts_unread_notifications_until_they_are_marked_read(
     for name in ("one", "two"):
         image = make_image(name, visibility=Visibility.SHARED)
         services.image_share(scope=a, image=image, project_id=app_team.pk)
-    assert 'aria-label="2 unread notifications"' in _badge(client_bob)
+    assert 'Notifications <span class="badge badge-hot">2</span>' in _badge(client_bob)
     assert _notices(client_bob).count('<span class="tag">new</span>') == 2
 
     response = client_bob.post("/project/notifications/read/")
 
     assert response.status_code == 302
-    assert 'aria-label="0 unread notifications"' in _badge(client_bob)
+    assert 'Notifications <span class="badge">0</span>' in _badge(client_bob)
     assert '<span class="tag">new</span>' not in _notices(client_bob)
     services.image_share(
         scope=a, image=make_image("three", visibility=Visibility.SHARED), project_id=app_team.pk
     )
-    assert 'aria-label="1 unread notification"' in _badge(client_bob)
+    assert 'Notifications <span class="badge badge-hot">1</span>' in _badge(client_bob)
 
 
 def test_read_markers_are_per_user(client_bob, client_dave, shared):
     client_bob.post("/project/notifications/read/")
 
-    assert 'aria-label="0 unread notifications"' in _badge(client_bob)
-    assert 'aria-label="1 unread notification"' in _badge(client_dave)
+    assert 'Notifications <span class="badge">0</span>' in _badge(client_bob)
+    assert 'Notifications <span class="badge badge-hot">1</span>' in _badge(client_dave)
 
 
 def test_mark_read_is_a_post(client_bob, shared):
@@ -147,6 +147,9 @@ def test_the_inbox_costs_the_same_whatever_the_number_of_notices(
 def test_both_header_badges_are_one_query(client_bob, shared):
     with CaptureQueriesContext(connection) as ctx:
         page = client_bob.get("/project/images/?tab=project").content.decode()
-    assert 'aria-label="1 pending share"' in page and 'aria-label="1 unread notification"' in page
+    assert (
+        'Pending shares <span class="badge badge-hot">1</span>' in page
+        and 'Notifications <span class="badge badge-hot">1</span>' in page
+    )
     badges = [q["sql"] for q in ctx.captured_queries if "images_shareevent" in q["sql"]]
     assert len(badges) == 1 and "images_imagemember" in badges[0]

@@ -52,7 +52,8 @@ def test_it_adds_a_member_pending_and_redirects_to_the_members_tab(client_alice,
     response = client_alice.post(_add_url(golden), {"project_id": app_team.pk})
 
     assert response.status_code == 302
-    assert response["Location"] == f"/project/images/{golden.pk}/?tab=members"
+    # The fragment brings the keyboard (and the view) to the new member's row.
+    assert response["Location"] == f"/project/images/{golden.pk}/?tab=members#member-{app_team.pk}"
     assert _status(golden, app_team) == MemberStatus.PENDING
     page = client_alice.get(response["Location"]).content.decode()
     assert "Shared with app-team: pending until that project accepts it." in page
@@ -90,7 +91,7 @@ def test_it_lists_the_new_share_as_pending_for_the_target(client_alice, client_b
     html = client_bob.get("/project/images/").content.decode()
 
     assert f'<tr id="row-{golden.pk}" class="row-pending">' in html
-    assert 'aria-label="1 pending share"' in html
+    assert 'Pending shares <span class="badge badge-hot">1</span>' in html
 
 
 @pytest.fixture
@@ -120,7 +121,7 @@ def test_it_refuses_a_bad_project_id_next_to_the_field_and_changes_nothing(
 
     html = response.content.decode()
     assert response.status_code == 422
-    assert f'<p id="project-id-error" class="error" role="alert">{message}' in html
+    assert f'<div id="project-id-error" class="error" role="alert"><p>{message}' in html
     assert 'aria-invalid="true"' in html
     assert "<script>alert(1)</script>" not in html
     assert ("<html" in html) is not htmx
@@ -248,8 +249,18 @@ def test_it_shows_the_project_name_for_a_valid_id(client_alice, golden, app_team
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.lstrip().startswith('<p id="member-lookup"')
+    assert '<p id="member-lookup" class="lookup" aria-live="polite" data-confirms="id_project_id">' in html
     assert "✓ Project <strong>app-team</strong>" in html
+
+
+def test_a_confirmed_project_id_clears_the_error_an_earlier_attempt_left(client_alice, golden, app_team):
+    refused = client_alice.post(_add_url(golden), {"project_id": "app-te"}, **HX).content.decode()
+    assert '<div id="project-id-error" class="error" role="alert"><p>' in refused
+
+    confirmed = _lookup(client_alice, golden, app_team.pk).content.decode()
+    # The (empty) error box replaces the stale one out of band; app.js drops aria-invalid.
+    assert '<div id="project-id-error" class="error" role="alert" hx-swap-oob="true"></div>' in confirmed
+    assert "hx-swap-oob" not in _lookup(client_alice, golden, "app-te").content.decode()
 
 
 @pytest.mark.parametrize(
@@ -309,7 +320,7 @@ def test_it_removes_a_member_on_the_confirming_post(client_alice, shared_pending
     response = client_alice.post(_remove_url(shared_pending, app_team))
 
     assert response.status_code == 302
-    assert response["Location"] == f"/project/images/{shared_pending.pk}/?tab=members"
+    assert response["Location"] == f"/project/images/{shared_pending.pk}/?tab=members#members-table"
     assert _status(shared_pending, app_team) is None
     page = client_alice.get(response["Location"]).content.decode()
     assert "Removed app-team: the image has left its catalog." in page
@@ -363,10 +374,11 @@ TRANSITIONS = [
 def test_it_lets_the_target_answer_a_share_with_a_plain_post(client_bob, make_image, app_team, before, after):
     image = make_image("golden-ubuntu", visibility=Visibility.SHARED, members={app_team: before})
 
-    response = client_bob.post(_respond_url(image), {"status": after, "next": "/project/images/?tab=shared"})
+    back = f"/project/images/?tab=shared#row-{image.pk}"  # as the list's forms send it
+    response = client_bob.post(_respond_url(image), {"status": after, "next": back})
 
     assert response.status_code == 302
-    assert response["Location"] == "/project/images/?tab=shared"
+    assert response["Location"] == back
     assert _status(image, app_team) == after
 
 
@@ -375,7 +387,7 @@ def test_it_does_not_redirect_a_share_answer_off_site(client_bob, shared_pending
         _respond_url(shared_pending), {"status": "accepted", "next": "https://evil.example/"}
     )
 
-    assert response["Location"] == f"/project/images/{shared_pending.pk}/"
+    assert response["Location"] == f"/project/images/{shared_pending.pk}/#share-box"
 
 
 @pytest.mark.parametrize(("before", "after"), TRANSITIONS)
@@ -393,7 +405,7 @@ def test_it_answers_a_share_from_the_list_row_over_htmx(client_bob, make_image, 
     # The header badge is re-rendered out of band with the new pending count.
     pending = 1 if after == MemberStatus.PENDING else 0
     assert 'id="pending-badge"' in html and 'hx-swap-oob="true"' in html
-    assert f'aria-label="{pending} pending share{"" if pending == 1 else "s"}"' in html
+    assert f'Pending shares <span class="badge{" badge-hot" if pending else ""}">{pending}</span>' in html
     assert "<html" not in html
     assert _status(image, app_team) == after
 
@@ -428,7 +440,7 @@ def test_it_counts_pending_shares_in_the_header_badge(client_bob, make_image, ap
 
     html = client_bob.get("/project/images/").content.decode()
 
-    assert 'aria-label="3 pending shares"' in html
+    assert 'Pending shares <span class="badge badge-hot">3</span>' in html
     assert 'href="/project/images/?tab=shared&amp;status=pending&amp;hidden=1"' in html
 
 
@@ -617,7 +629,7 @@ def test_it_links_the_badge_to_a_list_showing_every_share_it_counts(client_bob, 
         "old-build", visibility=Visibility.SHARED, os_hidden=True, members={app_team: MemberStatus.PENDING}
     )
     html = client_bob.get("/project/images/").content.decode()
-    assert 'aria-label="1 pending share"' in html
+    assert 'Pending shares <span class="badge badge-hot">1</span>' in html
 
     link = re.search(r'<a id="pending-badge" class="badge-link" href="([^"]+)"', html).group(1)
     listed = client_bob.get(link.replace("&amp;", "&")).content.decode()

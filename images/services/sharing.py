@@ -144,6 +144,7 @@ def member_set_status(*, scope: Scope, image: Image, project_id: str, status: st
         before = share.status
         share.status = status
         share.save(update_fields=["status", "updated_at"])
+        access.forget_membership(image)
         activity.record(
             scope=scope,
             kind=activity.STATUS_KINDS[status],
