@@ -18,7 +18,7 @@ def described_widget(field: BoundField) -> SafeString:
     ids = []
     if field.help_text:
         ids.append(f"{field.auto_id}_helptext")
-    attrs = {}
+    attrs: dict[str, str | bool] = {}
     if field.errors:
         ids.append(error_id(field))
         attrs["aria-invalid"] = "true"
