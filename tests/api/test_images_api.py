@@ -1,5 +1,5 @@
 """Image API v2 subset: every answer goes through the same access rules and services as the
-dashboard, with Glance's status codes and JSON error bodies."""
+dashboard, with Glance's status codes and error bodies (JSON when asked for, as here)."""
 
 import pytest
 
@@ -52,7 +52,7 @@ def test_it_reports_quota_usage(api_alice, make_image):
 
 
 def test_it_refuses_requests_without_a_token(client, make_image):
-    response = client.get("/image/v2/images")
+    response = client.get("/image/v2/images", headers={"Accept": "application/json"})
 
     assert "Authenticate first" in error(response, 401)
 

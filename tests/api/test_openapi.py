@@ -121,7 +121,7 @@ class World:
         return self._tokens[user]
 
     def _arguments(self, method: str, call: Call) -> dict[str, Any]:
-        headers = dict(call.headers)
+        headers = {"Accept": JSON, **call.headers}  # JSON errors, checked against their schema
         if call.user:
             headers["X-Auth-Token"] = self.token(call.user)
         arguments = {"headers": headers, **call.environ}
