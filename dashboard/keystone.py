@@ -24,6 +24,8 @@ from .tokens import token_find, token_issue, token_revoke
 
 DOMAIN = {"id": "default", "name": "Default"}
 VERSION_ID = "v3.14"
+
+
 class IdentityError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)

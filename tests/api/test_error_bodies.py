@@ -70,17 +70,30 @@ def test_identity_errors_stay_keystone_json_by_default(client):
 
     assert response.status_code == 401
     assert response["Content-Type"].startswith("application/json")
-    assert response.json()["error"]["code"] == 401 and "Authenticate first" in response.json()["error"]["message"]
+    assert (
+        response.json()["error"]["code"] == 401
+        and "Authenticate first" in response.json()["error"]["message"]
+    )
 
 
 def test_identity_errors_are_html_when_preferred(client):
     response = client.get("/identity/v3/auth/tokens", headers={"Accept": "text/html"})
 
-    assert response["Content-Type"].startswith("text/html") and b"<h1>401 Unauthorized</h1>" in response.content
+    assert (
+        response["Content-Type"].startswith("text/html") and b"<h1>401 Unauthorized</h1>" in response.content
+    )
 
 
 @pytest.mark.parametrize(
-    "path", ["/image/", "/image/v2/images", MISSING, "/image/v2/nothing-here", "/identity/v3", "/identity/v3/projects"]
+    "path",
+    [
+        "/image/",
+        "/image/v2/images",
+        MISSING,
+        "/image/v2/nothing-here",
+        "/identity/v3",
+        "/identity/v3/projects",
+    ],
 )
 def test_every_api_response_carries_a_request_id(api_alice, path):
     response = api_alice.get(path)
