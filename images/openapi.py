@@ -711,7 +711,11 @@ def _image_paths() -> dict:
         "/image/v2/images/{image_id}/actions/{action}": {
             "parameters": [
                 IMAGE_ID,
-                path_parameter("action", {"enum": ["deactivate", "reactivate"]}, "Platform admins only."),
+                path_parameter(
+                    "action",
+                    {"enum": ["deactivate", "reactivate"]},
+                    "The owner project's members and platform admins.",
+                ),
             ],
             "post": operation(
                 "Deactivate an active image, or reactivate a deactivated one",

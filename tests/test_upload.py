@@ -11,6 +11,7 @@ import pytest
 
 from images import services, stores
 from images.models import Image, MemberStatus, Status, Visibility
+from tests.conftest import _client
 
 MiB = 1024 * 1024
 
@@ -292,7 +293,7 @@ def services_upload(image, data=b"golden bytes"):
         ("root", Visibility.PRIVATE, None, 200),
         ("carol", Visibility.PRIVATE, None, 404),
         ("bob", Visibility.SHARED, MemberStatus.ACCEPTED, 200),
-        ("dave", Visibility.SHARED, MemberStatus.ACCEPTED, 200),
+        ("dave", Visibility.SHARED, MemberStatus.ACCEPTED, 403),  # a reader: no downloads (Glance)
         ("bob", Visibility.SHARED, MemberStatus.PENDING, 403),
         ("dave", Visibility.SHARED, MemberStatus.PENDING, 403),
         ("bob", Visibility.SHARED, MemberStatus.REJECTED, 403),
@@ -314,12 +315,15 @@ def test_download_is_for_whoever_may_use_the_image(
     if expected == 200:
         assert b"".join(response.streaming_content) == b"golden bytes"
     if expected == 403:
-        assert "accept the share first" in response.content.decode()
+        reason = "role on this project is reader" if persona == "dave" else "accept the share first"
+        assert reason in response.content.decode()
 
 
-def test_a_deactivated_image_downloads_only_for_platform_admins(client_root, client_alice, uploaded):
+def test_a_deactivated_image_downloads_only_for_platform_admins(
+    client_root, client_alice, client_bob, uploaded
+):
     image = uploaded(visibility=Visibility.PUBLIC)
-    response = client_alice.post(f"/project/images/{image.pk}/activation/", {"action": "deactivate"})
+    response = client_bob.post(f"/project/images/{image.pk}/activation/", {"action": "deactivate"})
     assert response.status_code == 403
     client_root.post(f"/project/images/{image.pk}/activation/", {"action": "deactivate"})
     image.refresh_from_db()
@@ -435,3 +439,42 @@ def test_an_upload_interrupted_by_a_server_crash_is_recovered(queued, store):
     queued.refresh_from_db()
     assert (queued.status, queued.upload_reserved) == (Status.QUEUED, 0)
     assert store.keys() == []
+
+
+# Deactivation by the owner project (Glance's rule: owner members and platform admins)
+
+
+def test_the_owner_projects_member_deactivates_and_reactivates_from_the_detail_page(client_alice, uploaded):
+    image = uploaded()
+    detail = f"/project/images/{image.pk}/"
+    page = client_alice.get(detail).content
+    assert b">Deactivate</button>" in page and b"download>Download</a>" in page
+
+    client_alice.post(f"/project/images/{image.pk}/activation/", {"action": "deactivate"})
+    image.refresh_from_db()
+    assert image.status == Status.DEACTIVATED
+    page = client_alice.get(detail).content.decode()
+    assert ">Reactivate</button>" in page and "until you reactivate it" in page
+
+    client_alice.post(f"/project/images/{image.pk}/activation/", {"action": "reactivate"})
+    image.refresh_from_db()
+    assert image.status == Status.ACTIVE
+
+
+def test_readers_and_other_projects_neither_see_nor_use_deactivate(erin, client_bob, uploaded):
+    image = uploaded(visibility=Visibility.PUBLIC)
+    for client in (_client(erin), client_bob):
+        assert b">Deactivate</button>" not in client.get(f"/project/images/{image.pk}/").content
+        refused = client.post(f"/project/images/{image.pk}/activation/", {"action": "deactivate"})
+        assert refused.status_code == 403
+    image.refresh_from_db()
+    assert image.status == Status.ACTIVE
+
+
+def test_a_reader_is_offered_no_download_and_refused_one(erin, uploaded):
+    image = uploaded()
+    reader = _client(erin)
+
+    assert b"download>Download</a>" not in reader.get(f"/project/images/{image.pk}/").content
+    refused = reader.get(file_url(image))
+    assert refused.status_code == 403 and "reader" in refused.content.decode()

@@ -425,8 +425,8 @@ def _resumed(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 
 def _status_switch(*, scope: Scope, image: Image, verb: str, before: str, after: str) -> Image:
-    if not access.can_deactivate(scope):
-        raise NotPermitted(f"Only a platform admin can {verb} an image.")
+    if not access.can_deactivate(scope, image):
+        raise NotPermitted(access.deactivate_refusal(scope, image, verb))
     current = _locked(image)
     if current.status != before:
         raise Conflict(f"Only {before} images can be {verb}d; {current.display_name} is {current.status}.")
@@ -437,7 +437,8 @@ def _status_switch(*, scope: Scope, image: Image, verb: str, before: str, after:
 
 @transaction.atomic
 def image_deactivate(*, scope: Scope, image: Image) -> Image:
-    """Deactivate an active image (platform admin): only platform admins can download it then."""
+    """Deactivate an active image (its owner project's members, platform admins): only platform
+    admins can download it then."""
     return _status_switch(
         scope=scope, image=image, verb="deactivate", before=Status.ACTIVE, after=Status.DEACTIVATED
     )
@@ -445,7 +446,7 @@ def image_deactivate(*, scope: Scope, image: Image) -> Image:
 
 @transaction.atomic
 def image_reactivate(*, scope: Scope, image: Image) -> Image:
-    """Make a deactivated image active again (platform admin)."""
+    """Make a deactivated image active again (its owner project's members, platform admins)."""
     return _status_switch(
         scope=scope, image=image, verb="reactivate", before=Status.DEACTIVATED, after=Status.ACTIVE
     )

@@ -214,16 +214,41 @@ def test_tags_are_added_and_removed(api_alice, make_image):
     error(api_alice.delete(f"/image/v2/images/{image.pk}/tags/gpu"), 404)
 
 
-def test_only_an_admin_deactivates_and_reactivates(api_alice, api_root, make_image):
+def test_the_owners_members_and_admins_deactivate_and_reactivate(api_alice, api_root, make_image):
     image = make_image(status=Status.ACTIVE)
 
-    error(api_alice.post(f"/image/v2/images/{image.pk}/actions/deactivate"), 403)
-    assert api_root.post(f"/image/v2/images/{image.pk}/actions/deactivate").status_code == 204
+    assert api_alice.post(f"/image/v2/images/{image.pk}/actions/deactivate").status_code == 204
     image.refresh_from_db()
     assert image.status == Status.DEACTIVATED
     assert api_root.post(f"/image/v2/images/{image.pk}/actions/reactivate").status_code == 204
     image.refresh_from_db()
     assert image.status == Status.ACTIVE
+    assert api_root.post(f"/image/v2/images/{image.pk}/actions/deactivate").status_code == 204
+    assert api_alice.post(f"/image/v2/images/{image.pk}/actions/reactivate").status_code == 204
+
+
+def test_readers_and_other_projects_may_not_deactivate(api_as, api_bob, erin, platform, make_image):
+    image = make_image(status=Status.ACTIVE, visibility=Visibility.PUBLIC)
+    api_erin = api_as(erin, platform)
+
+    assert "role on this project is reader" in error(
+        api_erin.post(f"/image/v2/images/{image.pk}/actions/deactivate"), 403
+    )
+    assert "Only the owner project (platform) or a platform admin" in error(
+        api_bob.post(f"/image/v2/images/{image.pk}/actions/deactivate"), 403
+    )
+    image.refresh_from_db()
+    assert image.status == Status.ACTIVE
+
+
+def test_a_reader_may_not_download(api_as, erin, platform, make_image, fs_store):
+    from tests.test_upload import services_upload
+
+    image = services_upload(make_image(status=Status.QUEUED, disk_format="raw", container_format="bare"))
+
+    refused = api_as(erin, platform).get(f"/image/v2/images/{image.pk}/file")
+
+    assert "reader" in error(refused, 403)
 
 
 # Lists
