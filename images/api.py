@@ -365,15 +365,16 @@ def images(request: HttpRequest) -> HttpResponse:
         for name, (_, direction) in zip(annotations, order, strict=False)
     ]
     rows = first_rows(parts, by, limit + 1)
+    # As Glance: `first` is the same query without the marker, `next` the same query after the
+    # page's last image (repeated parameters such as tag kept).
+    params = [(k, v) for k, values in request.GET.lists() if k != "marker" for v in values]
     body: dict[str, Any] = {
         "images": [image_document(image) for image in rows[:limit]],
-        "first": "/v2/images",
+        "first": "/v2/images" + (f"?{urlencode(params)}" if params else ""),
         "schema": "/v2/schemas/images",
     }
     if len(rows) > limit and limit > 0:
-        params = [(k, v) for k, v in request.GET.items() if k != "marker"]
-        params.append(("marker", str(rows[limit - 1].pk)))
-        body["next"] = "/v2/images?" + urlencode(params)
+        body["next"] = "/v2/images?" + urlencode([*params, ("marker", str(rows[limit - 1].pk))])
     return JsonResponse(body)
 
 

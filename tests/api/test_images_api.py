@@ -317,8 +317,22 @@ def test_the_list_sorts_and_pages_with_next_links(api_alice, make_image):
     pages = [[image["name"] for image in page["images"]] for page in (first, second, third)]
     assert pages == [["a", "b"], ["c", "d"], ["e"]]
     assert "next" not in third
-    assert first["first"] == "/v2/images" and first["schema"] == "/v2/schemas/images"
+    assert first["schema"] == "/v2/schemas/images"
+    # first: the query without the marker; next: the query too, with the new marker.
+    assert first["first"] == second["first"] == "/v2/images?sort_key=name&sort_dir=asc&limit=2"
+    assert second["next"].startswith("/v2/images?sort_key=name&sort_dir=asc&limit=2&marker=")
     assert names(api_alice.get("/image/v2/images?sort=name:desc&limit=1")) == ["e"]
+
+
+def test_links_keep_repeated_parameters_and_a_bare_list_links_to_the_bare_first_page(api_alice, make_image):
+    for name in ["a", "b"]:
+        make_image(name, tags=["gpu", "x86"])
+
+    page = api_alice.get("/image/v2/images?tag=gpu&tag=x86&limit=1").json()
+
+    assert page["first"] == "/v2/images?tag=gpu&tag=x86&limit=1"
+    assert page["next"].startswith("/v2/images?tag=gpu&tag=x86&limit=1&marker=")
+    assert api_alice.get("/image/v2/images").json()["first"] == "/v2/images"
 
 
 @pytest.mark.parametrize(
