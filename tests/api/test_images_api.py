@@ -4,6 +4,7 @@ dashboard, with Glance's status codes and error bodies (JSON when asked for, as 
 import pytest
 
 from images.models import Image, ImageMember, MemberStatus, Status, Visibility
+from tests.disk_images import qcow2
 
 ACCEPTED, PENDING, REJECTED = MemberStatus.ACCEPTED, MemberStatus.PENDING, MemberStatus.REJECTED
 
@@ -483,7 +484,43 @@ def test_image_data_goes_up_and_comes_back(api_alice, make_image, settings, tmp_
 
     assert uploaded.status_code == 204
     assert b"".join(downloaded.streaming_content) == data
-    assert api_alice.get(f"/image/v2/images/{image.pk}").json()["status"] == "active"
+    shown = api_alice.get(f"/image/v2/images/{image.pk}").json()
+    assert shown["status"] == "active" and shown["size"] == shown["virtual_size"] == len(data)
+
+
+@pytest.mark.parametrize(
+    "unsafe, reason",
+    [
+        (qcow2(backing_file="/etc/passwd"), "names a backing file"),
+        (qcow2(data_file="/etc/shadow"), "names an external data file"),
+    ],
+)
+def test_a_qcow2_naming_host_files_is_a_400_and_the_image_stays_queued(
+    api_alice, make_image, fs_store, unsafe, reason
+):
+    image = make_image(status=Status.QUEUED, disk_format="qcow2")
+
+    refused = api_alice.put(
+        f"/image/v2/images/{image.pk}/file", unsafe, content_type="application/octet-stream"
+    )
+
+    assert reason in error(refused, 400)
+    image.refresh_from_db()
+    assert image.status == Status.QUEUED and image.size is None and fs_store.keys() == []
+
+
+def test_a_self_contained_qcow2_goes_active_with_its_virtual_size(api_alice, make_image, fs_store):
+    image = make_image(status=Status.QUEUED, disk_format="qcow2")
+
+    uploaded = api_alice.put(
+        f"/image/v2/images/{image.pk}/file",
+        qcow2(virtual_size=5 * 1024**3),
+        content_type="application/octet-stream",
+    )
+
+    assert uploaded.status_code == 204
+    shown = api_alice.get(f"/image/v2/images/{image.pk}").json()
+    assert shown["status"] == "active" and shown["virtual_size"] == 5 * 1024**3
 
 
 def test_an_upload_needs_the_octet_stream_type(api_alice, make_image):
