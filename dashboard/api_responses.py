@@ -45,7 +45,12 @@ def title_of(status: int) -> str:
 
 
 def negotiated_type(request: HttpRequest, offers: tuple[str, ...] = IMAGE_API_TYPES) -> str:
-    """The error body type the client prefers among offers; plain text when it accepts none."""
+    """The error body type the client prefers among offers; plain text when it accepts none.
+
+    An empty Accept counts as none: openstacksdk sends `Accept: ""` with uploads and downloads,
+    and reads the message only from an HTML or JSON error."""
+    if not request.headers.get("Accept", "").strip():
+        return offers[0]
     return request.get_preferred_type(list(offers)) or PLAIN
 
 

@@ -28,7 +28,7 @@ def test_the_html_error_escapes_the_message():
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page and "<script>" not in page
 
 
-@pytest.mark.parametrize("accept", ["text/html", "*/*", "text/html,application/json;q=0.9"])
+@pytest.mark.parametrize("accept", ["text/html", "*/*", "text/html,application/json;q=0.9", ""])
 def test_html_is_also_the_answer_when_preferred_or_anything_goes(api_alice, accept):
     response = api_alice.get(MISSING, Accept=accept)
 
