@@ -147,6 +147,7 @@ class Inspection:
 
     def _safety_check(self) -> None:
         self._checked = True
+        assert self._inspector is not None
         try:
             self._inspector.safety_check()
         except format_inspector.SafetyCheckFailed as e:
