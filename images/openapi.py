@@ -426,7 +426,11 @@ def _image_schemas() -> dict:
         "ImageList": closed(
             {
                 "images": {"type": "array", "items": ref("Image")},
-                "first": {"const": "/v2/images"},
+                "first": {
+                    "type": "string",
+                    "pattern": "^/v2/images(\\?.*)?$",
+                    "description": "The first page: this request's query without marker.",
+                },
                 "schema": {"const": "/v2/schemas/images"},
                 "next": {
                     "type": "string",
