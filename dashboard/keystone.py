@@ -17,19 +17,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from . import hostile, throttle
+from . import api_responses, hostile, throttle
 from .models import ApiToken, Project, RoleAssignment
 from .tokens import token_find, token_issue, token_revoke
 
 DOMAIN = {"id": "default", "name": "Default"}
 VERSION_ID = "v3.14"
-TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    429: "Too Many Requests",
-}
 
 
 class IdentityError(Exception):
@@ -39,9 +32,15 @@ class IdentityError(Exception):
         self.retry_after = retry_after
 
 
-def _error(request: HttpRequest, status: int, message: str, retry_after: int | None = None) -> JsonResponse:
-    body = {"error": {"code": status, "title": TITLES.get(status, "Error"), "message": message}}
-    response = JsonResponse(body, status=status)
+def _error(request: HttpRequest, status: int, message: str, retry_after: int | None = None) -> HttpResponse:
+    """Keystone's JSON error, unless the client prefers HTML or text (dashboard.api_responses)."""
+    response = api_responses.error_response(
+        request,
+        status,
+        message,
+        offers=api_responses.IDENTITY_API_TYPES,
+        json_body=api_responses.keystone_json,
+    )
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     if status == 401:

@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "dashboard.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "dashboard.middleware.ContentSecurityPolicyMiddleware",
+    "dashboard.api_responses.ApiResponseMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # NUL characters and lone surrogates in the path, query or form: 400 before anything reads them.
     "dashboard.hostile.HostileInputMiddleware",

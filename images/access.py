@@ -153,9 +153,16 @@ def can_publish(scope: Scope) -> bool:
     return scope.is_admin
 
 
-def can_deactivate(scope: Scope) -> bool:
-    """Deactivating and reactivating images is for platform admins."""
-    return scope.is_admin
+def can_deactivate(scope: Scope, image: Image) -> bool:
+    """Deactivate and reactivate an image: the owner project's members and platform admins, as in
+    Glance; readers never. Needs only the scope and image.owner_id (no query: the detail page asks)."""
+    return scope.is_admin or (scope.can_write and is_owner(scope, image))
+
+
+def deactivate_refusal(scope: Scope, image: Image, verb: str) -> str:
+    if is_owner(scope, image):
+        return f"Your role on this project is reader: you can look, but not {verb} images."
+    return f"Only the owner project ({image.owner.name}) or a platform admin can {verb} this image."
 
 
 def can_manage_quotas(scope: Scope) -> bool:
@@ -274,14 +281,25 @@ def can_use(scope: Scope, image: Image) -> bool:
     return False
 
 
+def can_download_data(scope: Scope) -> bool:
+    """Downloading image data takes the member role (or platform admin), as in Glance 2023.2 and
+    later; a reader sees images but cannot download them."""
+    return scope.is_admin or scope.can_write
+
+
 def can_download(scope: Scope, image: Image) -> bool:
-    """Download the data: whoever may use the image; a deactivated one, only a platform admin."""
+    """Download the data: a member (not a reader) of a project that may use the image; a
+    deactivated one, only a platform admin."""
+    if not can_download_data(scope):
+        return False
     if image.status == Status.DEACTIVATED and not scope.is_admin:
         return False
     return can_use(scope, image)
 
 
 def download_refusal(scope: Scope, image: Image) -> str:
+    if not can_download_data(scope):
+        return "Your role on this project is reader: you can look at images, but not download them."
     if image.status == Status.DEACTIVATED and not scope.is_admin:
         return f"{image.display_name} is deactivated: only a platform admin can download it."
     share = membership(scope, image)
@@ -525,7 +543,7 @@ class Explanation:
     can_see: bool  # opens the detail page (readable_images)
     listed: bool  # in the default catalog (listed_images)
     can_use: bool  # download or launch (can_use)
-    can_download: bool  # can_download: a deactivated image only for platform admins
+    can_download: bool  # can_download: not readers; a deactivated image only for platform admins
 
 
 def _scope_for_project(project) -> Scope:
@@ -566,7 +584,7 @@ def explain(scope_or_project, image: Image) -> Explanation:
     )
     listed = listed_if_shown and not image.os_hidden
     deactivated = image.status == Status.DEACTIVATED
-    can_download_it = can_use_it and (scope.is_admin or not deactivated)
+    can_download_it = can_use_it and can_download_data(scope) and (scope.is_admin or not deactivated)
     title = image.display_name
 
     if scope.is_admin:

@@ -2,7 +2,7 @@
 Packer use: images, their data, tags and members, schemas and quota usage.
 
 Every view: the token's Scope → find through images.access → one images.services call → JSON.
-The API adds no rule of its own; services' errors become Glance-shaped JSON errors with the
+The API adds no rule of its own; services' errors become Glance-shaped errors (HTML, JSON or text, as the client asks) with the
 services' status codes, and an image the project may not see is 404.
 """
 
@@ -33,7 +33,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from dashboard import hostile
+from dashboard import api_responses, hostile
 from dashboard.identity import Scope
 from dashboard.tokens import scope_of, token_find
 from dashboard.typing import ScopedRequest, SessionRequest
@@ -43,17 +43,6 @@ from . import properties as well_known
 from .listing import first_rows
 from .models import ContainerFormat, DiskFormat, Image, ImageMember, MemberStatus, ProjectQuota, Status
 
-TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    409: "Conflict",
-    411: "Length Required",
-    413: "Request Entity Too Large",
-    415: "Unsupported Media Type",
-    503: "Service Unavailable",
-}
 PATCH_TYPES = ("application/openstack-images-v2.1-json-patch", "application/openstack-images-v2.0-json-patch")
 # Glance's limit_param_default and api_limit_max.
 DEFAULT_LIMIT = 25
@@ -66,9 +55,10 @@ class ApiError(Exception):
         self.status = status
 
 
-def _error(request: HttpRequest, status: int, message: str) -> JsonResponse:
-    title = TITLES.get(status, "Error")
-    response = JsonResponse({"message": message, "code": f"{status} {title}", "title": title}, status=status)
+def _error(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    """An error as Glance answers it: HTML by default, JSON or plain text if asked for
+    (dashboard.api_responses)."""
+    response = api_responses.error_response(request, status, message)
     if status == 401:
         response["WWW-Authenticate"] = (
             f'Keystone uri="{request.build_absolute_uri(reverse("identity:versions"))}"'
@@ -80,7 +70,7 @@ def _error(request: HttpRequest, status: int, message: str) -> JsonResponse:
 
 def api_view(*methods: str, authenticated: bool = True) -> Callable:
     """A JSON endpoint: these methods only, the caller's Scope from X-Auth-Token (401 without),
-    and every refusal (ServiceError, 404, 403, bad input) as a Glance-shaped JSON error."""
+    and every refusal (ServiceError, 404, 403, bad input) as a Glance-shaped error."""
 
     def decorate(view: Callable) -> Callable:
         def wrapper(request: SessionRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -404,15 +394,16 @@ def images(request: ScopedRequest) -> HttpResponse:
         for name, (_, direction) in zip(annotations, order, strict=False)
     ]
     rows = first_rows(parts, by, limit + 1)
+    # As Glance: `first` is the same query without the marker, `next` the same query after the
+    # page's last image (repeated parameters such as tag kept).
+    params = [(k, v) for k, values in request.GET.lists() if k != "marker" for v in values]
     body: dict[str, Any] = {
         "images": [image_document(image) for image in rows[:limit]],
-        "first": "/v2/images",
+        "first": "/v2/images" + (f"?{urlencode(params)}" if params else ""),
         "schema": "/v2/schemas/images",
     }
     if len(rows) > limit and limit > 0:
-        params = [(k, v) for k, v in request.GET.items() if k != "marker"]
-        params.append(("marker", str(rows[limit - 1].pk)))
-        body["next"] = "/v2/images?" + urlencode(params)
+        body["next"] = "/v2/images?" + urlencode([*params, ("marker", str(rows[limit - 1].pk))])
     return JsonResponse(body)
 
 

@@ -175,7 +175,7 @@ def _put_file(request: ScopedRequest, image_id: UUID) -> HttpResponse:
 @login_required
 @project_required
 def image_activation(request: ScopedRequest, image_id: UUID) -> HttpResponse:
-    """Deactivate or reactivate (platform admins)."""
+    """Deactivate or reactivate (the owner project's members, platform admins)."""
     scope = request.scope
     image = access.get_image_for(scope, image_id)
     action = request.POST.get("action")

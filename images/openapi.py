@@ -51,7 +51,8 @@ def header(description: str, *, required: bool = True) -> dict:
     return {"description": description, "required": required, "schema": {"type": "string"}}
 
 
-# Errors: Keystone's {"error": {…}} and Glance's {"message", "code", "title"}.
+# Errors: Keystone's {"error": {…}} and Glance's {"message", "code", "title"} as JSON, or webob's
+# HTML page or plain text, as the client's Accept prefers (dashboard.api_responses).
 
 ERROR_MEANINGS = {
     400: "The request is malformed or a value is invalid; the message says which. Any operation "
@@ -69,11 +70,17 @@ ERROR_MEANINGS = {
 }
 
 
+def error_body(schema: dict, description: str, **extra: Any) -> dict:
+    text = {"schema": {"type": "string"}}
+    content = {JSON: {"schema": schema}, "text/html": text, "text/plain": text}
+    return {"description": description, "content": content, **extra}
+
+
 def identity_errors(*codes: int) -> dict:
     responses = {}
     for code in codes:
         extra = {"headers": {"WWW-Authenticate": header('Keystone uri="…/identity"')}} if code == 401 else {}
-        responses[str(code)] = json_body(ref("IdentityError"), ERROR_MEANINGS[code], **extra)
+        responses[str(code)] = error_body(ref("IdentityError"), ERROR_MEANINGS[code], **extra)
     return responses
 
 
@@ -85,7 +92,7 @@ def image_errors(*codes: int) -> dict:
             extra = {"headers": {"WWW-Authenticate": header('Keystone uri="…/identity"')}}
         elif code == 415:
             extra = {"headers": {"Accept-Patch": header("The patch media type to use.", required=False)}}
-        responses[str(code)] = json_body(ref("ImageError"), ERROR_MEANINGS[code], **extra)
+        responses[str(code)] = error_body(ref("ImageError"), ERROR_MEANINGS[code], **extra)
     return responses
 
 
@@ -421,7 +428,11 @@ def _image_schemas() -> dict:
         "ImageList": closed(
             {
                 "images": {"type": "array", "items": ref("Image")},
-                "first": {"const": "/v2/images"},
+                "first": {
+                    "type": "string",
+                    "pattern": "^/v2/images(\\?.*)?$",
+                    "description": "The first page: this request's query without marker.",
+                },
                 "schema": {"const": "/v2/schemas/images"},
                 "next": {
                     "type": "string",
@@ -706,7 +717,11 @@ def _image_paths() -> dict:
         "/image/v2/images/{image_id}/actions/{action}": {
             "parameters": [
                 IMAGE_ID,
-                path_parameter("action", {"enum": ["deactivate", "reactivate"]}, "Platform admins only."),
+                path_parameter(
+                    "action",
+                    {"enum": ["deactivate", "reactivate"]},
+                    "The owner project's members and platform admins.",
+                ),
             ],
             "post": operation(
                 "Deactivate an active image, or reactivate a deactivated one",

@@ -117,6 +117,7 @@ def _detail_context(request: ScopedRequest, image, tab: str, **extra) -> dict:
         "image": image,
         "tab": tab,
         "can_edit": access.can_edit(scope, image),
+        "can_deactivate": access.can_deactivate(scope, image),
         "can_see_members": access.can_see_members(scope, image),
         "share": access.membership(scope, image),
         "can_respond": access.can_answer_shares(scope),

@@ -90,6 +90,12 @@ def dave(app_team):
 
 
 @pytest.fixture
+def erin(platform):
+    """A reader of the platform project (alice's): looks at its images, changes nothing."""
+    return _user("erin", (platform, Role.READER))
+
+
+@pytest.fixture
 def carol(data_team):
     return _user("carol", (data_team, Role.MEMBER))
 

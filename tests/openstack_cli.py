@@ -1,5 +1,6 @@
-"""The real `openstack` client (python-openstackclient) as a subprocess against live_server, for
-tests/api/test_cli.py and the mixed browser + CLI journey in tests/e2e/test_cli_journey.py."""
+"""The real `openstack` client (python-openstackclient) and `glance` client (python-glanceclient)
+as subprocesses against live_server, for tests/api/test_cli.py, tests/api/test_glance_cli.py and
+the mixed browser + CLI journey in tests/e2e/test_cli_journey.py."""
 
 import os
 import pty
@@ -13,24 +14,21 @@ import pytest
 from tests.conftest import PASSWORD
 
 OPENSTACK = Path(sys.executable).with_name("openstack")
+GLANCE = Path(sys.executable).with_name("glance")
 
 
-@pytest.fixture
-def openstack(live_server, tmp_path, settings):
-    """openstack(user, project, *args) → the command's stdout; check=False returns the result.
-
-    stdin=path: the file's bytes arrive on a pipe (as `openstack image create … < file` or
-    `cat file | openstack image create …`); otherwise stdin is a terminal."""
+def _client_runner(program: Path, live_server, tmp_path, settings, *, version_args: list[str]):
+    """run(user, project, *args, check=True, stdin=None) for one of the OpenStack CLIs, with this
+    server as its cloud and nothing from the machine (no OS_* variables, no clouds.yaml)."""
     settings.IMAGE_STORE_DIR = tmp_path / "store"
     home = tmp_path / "home"
-    home.mkdir()
-    # Nothing from the machine: no OS_* variables, no clouds.yaml from the real home directory.
+    home.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
 
     def run(user, project, *args: str, check: bool = True, stdin: Path | None = None):
         command = [
-            str(OPENSTACK),
+            str(program),
             "--os-auth-url",
             f"{live_server.url}/identity/v3",
             "--os-username",
@@ -43,14 +41,11 @@ def openstack(live_server, tmp_path, settings):
             "Default",
             "--os-project-domain-name",
             "Default",
-            "--os-identity-api-version",
-            "3",
-            "--os-image-api-version",
-            "2",
+            *version_args,
             *args,
         ]
-        # A terminal on stdin unless data is piped: `image create` reads image data from a
-        # non-terminal stdin.
+        # A terminal on stdin unless data is piped: `openstack image create` and `glance
+        # image-create` read image data from a non-terminal stdin.
         if stdin is None:
             keep, given = pty.openpty()
             feeder = None
@@ -75,6 +70,30 @@ def openstack(live_server, tmp_path, settings):
         return result
 
     return run
+
+
+@pytest.fixture
+def openstack(live_server, tmp_path, settings):
+    """openstack(user, project, *args) → the command's stdout; check=False returns the result.
+
+    stdin=path: the file's bytes arrive on a pipe (as `openstack image create … < file` or
+    `cat file | openstack image create …`); otherwise stdin is a terminal."""
+    return _client_runner(
+        OPENSTACK,
+        live_server,
+        tmp_path,
+        settings,
+        version_args=["--os-identity-api-version", "3", "--os-image-api-version", "2"],
+    )
+
+
+@pytest.fixture
+def glance(live_server, tmp_path, settings):
+    """glance(user, project, *args): the real `glance` CLI (python-glanceclient), authenticated
+    through this server's Identity API like `openstack`; same check= and stdin= as openstack."""
+    return _client_runner(
+        GLANCE, live_server, tmp_path, settings, version_args=["--os-image-api-version", "2"]
+    )
 
 
 def _feed(pipe: int, data: bytes) -> None:

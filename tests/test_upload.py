@@ -11,6 +11,8 @@ import pytest
 
 from images import services, stores
 from images.models import Image, MemberStatus, Status, Visibility
+from tests import disk_images
+from tests.conftest import _client
 
 MiB = 1024 * 1024
 
@@ -127,7 +129,7 @@ def test_it_refuses_data_that_contradicts_the_disk_format(
     "declared, data",
     [
         ("iso", bytes(32769) + b"CD001" + bytes(5000)),
-        ("vmdk", b"KDMV" + bytes(100)),
+        ("vmdk", disk_images.vmdk()),
         ("vhdx", b"vhdxfile" + bytes(100)),
         ("vdi", bytes(64) + b"\x7f\x10\xda\xbe" + bytes(100)),
         ("vhd", os.urandom(1000)),  # a fixed VHD has no header to check
@@ -292,7 +294,7 @@ def services_upload(image, data=b"golden bytes"):
         ("root", Visibility.PRIVATE, None, 200),
         ("carol", Visibility.PRIVATE, None, 404),
         ("bob", Visibility.SHARED, MemberStatus.ACCEPTED, 200),
-        ("dave", Visibility.SHARED, MemberStatus.ACCEPTED, 200),
+        ("dave", Visibility.SHARED, MemberStatus.ACCEPTED, 403),  # a reader: no downloads (Glance)
         ("bob", Visibility.SHARED, MemberStatus.PENDING, 403),
         ("dave", Visibility.SHARED, MemberStatus.PENDING, 403),
         ("bob", Visibility.SHARED, MemberStatus.REJECTED, 403),
@@ -314,12 +316,15 @@ def test_download_is_for_whoever_may_use_the_image(
     if expected == 200:
         assert b"".join(response.streaming_content) == b"golden bytes"
     if expected == 403:
-        assert "accept the share first" in response.content.decode()
+        reason = "role on this project is reader" if persona == "dave" else "accept the share first"
+        assert reason in response.content.decode()
 
 
-def test_a_deactivated_image_downloads_only_for_platform_admins(client_root, client_alice, uploaded):
+def test_a_deactivated_image_downloads_only_for_platform_admins(
+    client_root, client_alice, client_bob, uploaded
+):
     image = uploaded(visibility=Visibility.PUBLIC)
-    response = client_alice.post(f"/project/images/{image.pk}/activation/", {"action": "deactivate"})
+    response = client_bob.post(f"/project/images/{image.pk}/activation/", {"action": "deactivate"})
     assert response.status_code == 403
     client_root.post(f"/project/images/{image.pk}/activation/", {"action": "deactivate"})
     image.refresh_from_db()
@@ -435,3 +440,95 @@ def test_an_upload_interrupted_by_a_server_crash_is_recovered(queued, store):
     queued.refresh_from_db()
     assert (queued.status, queued.upload_reserved) == (Status.QUEUED, 0)
     assert store.keys() == []
+
+
+# Deactivation by the owner project (Glance's rule: owner members and platform admins)
+
+
+def test_the_owner_projects_member_deactivates_and_reactivates_from_the_detail_page(client_alice, uploaded):
+    image = uploaded()
+    detail = f"/project/images/{image.pk}/"
+    page = client_alice.get(detail).content
+    assert b">Deactivate</button>" in page and b"download>Download</a>" in page
+
+    client_alice.post(f"/project/images/{image.pk}/activation/", {"action": "deactivate"})
+    image.refresh_from_db()
+    assert image.status == Status.DEACTIVATED
+    page = client_alice.get(detail).content.decode()
+    assert ">Reactivate</button>" in page and "until you reactivate it" in page
+
+    client_alice.post(f"/project/images/{image.pk}/activation/", {"action": "reactivate"})
+    image.refresh_from_db()
+    assert image.status == Status.ACTIVE
+
+
+def test_readers_and_other_projects_neither_see_nor_use_deactivate(erin, client_bob, uploaded):
+    image = uploaded(visibility=Visibility.PUBLIC)
+    for client in (_client(erin), client_bob):
+        assert b">Deactivate</button>" not in client.get(f"/project/images/{image.pk}/").content
+        refused = client.post(f"/project/images/{image.pk}/activation/", {"action": "deactivate"})
+        assert refused.status_code == 403
+    image.refresh_from_db()
+    assert image.status == Status.ACTIVE
+
+
+def test_a_reader_is_offered_no_download_and_refused_one(erin, uploaded):
+    image = uploaded()
+    reader = _client(erin)
+
+    assert b"download>Download</a>" not in reader.get(f"/project/images/{image.pk}/").content
+    refused = reader.get(file_url(image))
+    assert refused.status_code == 403 and "reader" in refused.content.decode()
+
+
+# Unsafe disk images (oslo.utils' format inspector, as in Glance)
+
+
+@pytest.mark.parametrize(
+    "unsafe, reason",
+    [
+        (disk_images.qcow2(backing_file="/etc/passwd"), "names a backing file"),
+        (disk_images.qcow2(data_file="/etc/passwd"), "names an external data file"),
+        (disk_images.qcow2(backing_file="base.qcow2", data_file="/dev/sda"), "backing file"),
+        (disk_images.qcow2(total=300), "not a complete qcow2 image"),
+    ],
+)
+def test_an_unsafe_qcow2_is_refused_and_nothing_is_stored(client_alice, make_image, fs_store, unsafe, reason):
+    image = make_image("unsafe", status=Status.QUEUED, disk_format="qcow2", container_format="bare")
+
+    response = put(client_alice, image, unsafe)
+
+    assert response.status_code == 400 and reason in response.json()["error"]
+    image.refresh_from_db()
+    assert image.status == Status.QUEUED and image.size is None and image.checksum == ""
+    assert fs_store.keys() == []
+
+
+def test_a_vmdk_whose_extent_is_a_host_file_is_refused(client_alice, make_image, fs_store):
+    image = make_image("unsafe", status=Status.QUEUED, disk_format="vmdk", container_format="bare")
+
+    response = put(client_alice, image, disk_images.vmdk(extent="/etc/passwd"))
+
+    assert response.status_code == 400 and "Invalid extent filenames found" in response.json()["error"]
+    image.refresh_from_db()
+    assert image.status == Status.QUEUED and fs_store.keys() == []
+
+
+def test_a_vmdk_goes_active_with_its_virtual_size(client_alice, make_image, fs_store):
+    image = make_image("disk", status=Status.QUEUED, disk_format="vmdk", container_format="bare")
+
+    assert put(client_alice, image, disk_images.vmdk(capacity=2 * 1024**3)).status_code == 200
+    image.refresh_from_db()
+    assert image.status == Status.ACTIVE and image.virtual_size == 2 * 1024**3
+
+
+def test_an_unsafe_qcow2_declared_raw_is_still_refused(client_alice, queued, fs_store):
+    response = put(client_alice, queued, disk_images.qcow2(backing_file="/etc/passwd"))
+
+    assert response.status_code == 400 and "is a qcow2 image" in response.json()["error"]
+
+
+def test_a_raw_upload_has_its_size_as_virtual_size(client_alice, queued, fs_store):
+    assert put(client_alice, queued, os.urandom(12_345)).status_code == 200
+    queued.refresh_from_db()
+    assert queued.size == queued.virtual_size == 12_345

@@ -288,7 +288,9 @@ def image_upload(
 
     Refused for an image that already has data; refused up front when declared_length would
     exceed the storage quota and aborted as soon as the streamed bytes do; refused when the data's
-    header contradicts the disk format. On any failure nothing is stored and the image is queued.
+    header contradicts the disk format, or when the image is unsafe for a hypervisor (a qcow2
+    backing file or external data file, formats.Inspection). On any failure nothing is stored and
+    the image is queued.
     """
     _require_edit(scope, image)
     _recover_before_upload(image.owner_id)
@@ -304,6 +306,7 @@ def image_upload(
         digests = _Digests()
         size, reserved = 0, current.upload_reserved
         header, checked = bytearray(), False
+        inspection = formats.Inspection(current.disk_format)
         every, recorded = settings.IMAGE_UPLOAD_PROGRESS_SECONDS, time.monotonic()
         for chunk in chunks:
             if not chunk:
@@ -321,6 +324,7 @@ def image_upload(
                 if len(header) >= formats.HEADER_SIZE:
                     _check_format(current.disk_format, bytes(header), complete=False)
                     checked = True
+            _inspect(inspection, chunk)
             digests.update(chunk)
             writer.write(chunk)
         md5, sha512 = digests.finish()
@@ -330,8 +334,7 @@ def image_upload(
             )
         if not checked:
             _check_format(current.disk_format, bytes(header), complete=True)
-        sniffed = formats.sniff(bytes(header))
-        virtual_size = sniffed.virtual_size if sniffed.format == "qcow2" else None
+        virtual_size = _inspect(inspection, None)
         return _upload_finish(
             image=current,
             writer=writer,
@@ -384,6 +387,18 @@ class _Digests:
         return self._md5, self._sha512
 
 
+def _inspect(inspection: formats.Inspection, chunk: bytes | None) -> int | None:
+    """Feed a chunk to the format inspection (None: the end, whose answer is the virtual size);
+    an unsafe image is invalid input."""
+    try:
+        if chunk is None:
+            return inspection.finish()
+        inspection.feed(chunk)
+        return None
+    except formats.UnsafeImage as e:
+        raise InvalidInput(str(e)) from None
+
+
 def _check_format(declared: str, header: bytes, *, complete: bool) -> None:
     problem = formats.contradiction(declared, header, complete=complete)
     if problem:
@@ -425,8 +440,8 @@ def _resumed(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 
 def _status_switch(*, scope: Scope, image: Image, verb: str, before: str, after: str) -> Image:
-    if not access.can_deactivate(scope):
-        raise NotPermitted(f"Only a platform admin can {verb} an image.")
+    if not access.can_deactivate(scope, image):
+        raise NotPermitted(access.deactivate_refusal(scope, image, verb))
     current = _locked(image)
     if current.status != before:
         raise Conflict(f"Only {before} images can be {verb}d; {current.display_name} is {current.status}.")
@@ -437,7 +452,8 @@ def _status_switch(*, scope: Scope, image: Image, verb: str, before: str, after:
 
 @transaction.atomic
 def image_deactivate(*, scope: Scope, image: Image) -> Image:
-    """Deactivate an active image (platform admin): only platform admins can download it then."""
+    """Deactivate an active image (its owner project's members, platform admins): only platform
+    admins can download it then."""
     return _status_switch(
         scope=scope, image=image, verb="deactivate", before=Status.ACTIVE, after=Status.DEACTIVATED
     )
@@ -445,7 +461,7 @@ def image_deactivate(*, scope: Scope, image: Image) -> Image:
 
 @transaction.atomic
 def image_reactivate(*, scope: Scope, image: Image) -> Image:
-    """Make a deactivated image active again (platform admin)."""
+    """Make a deactivated image active again (its owner project's members, platform admins)."""
     return _status_switch(
         scope=scope, image=image, verb="reactivate", before=Status.DEACTIVATED, after=Status.ACTIVE
     )

@@ -31,7 +31,8 @@ def issue(client: Client, username: str, project: str, **kwargs):
 
 
 class Api:
-    """A Django test client that authenticates every request with an Identity token."""
+    """A Django test client that authenticates every request with an Identity token and asks for
+    JSON errors (`Accept: application/json`, as openstacksdk does; without it errors are HTML)."""
 
     def __init__(self, token: str):
         self.client = Client()
@@ -39,7 +40,8 @@ class Api:
 
     def _send(self, method: str, path: str, body=None, content_type="application/json", **headers):
         data = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
-        headers = {"X-Auth-Token": self.token, **headers}
+        headers = {"X-Auth-Token": self.token, "Accept": "application/json", **headers}
+        headers = {k: v for k, v in headers.items() if v is not None}  # Accept=None: send none
         kwargs = {"headers": headers}
         if data is not None:
             kwargs.update(data=data, content_type=content_type)

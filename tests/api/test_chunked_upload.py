@@ -44,6 +44,7 @@ def send(base_url: str, token: str, image_id: str, raw_body: bytes, *, stop: boo
             "X-Auth-Token": token,
             "Content-Type": "application/octet-stream",
             "Transfer-Encoding": "chunked",
+            "Accept": "application/json",
         }.items():
             connection.putheader(name, value)
         connection.endheaders()

@@ -129,3 +129,50 @@ def test_the_target_answers_shares_and_only_an_admin_makes_images_public(
     openstack(alice, platform, "image", "set", "--unprotected", "golden")
     openstack(alice, platform, "image", "delete", "golden")
     assert not type(image).objects.filter(pk=image.pk).exists()
+
+
+def test_piped_data_save_and_owner_deactivation_with_openstack(
+    openstack, alice, erin, bob, platform, app_team, tmp_path
+):
+    from images.models import Image, Status
+    from tests import disk_images
+
+    # Data piped on a non-terminal stdin (scripts, CI): uploaded chunked, saved back intact.
+    data = tmp_path / "piped.raw"
+    data.write_bytes(os.urandom(150_000))
+    created = json.loads(
+        openstack(
+            alice, platform, "image", "create", "--disk-format", "raw", "--container-format", "bare",
+            "piped", "-f", "json", stdin=data,
+        )
+    )  # fmt: skip
+    assert (created["status"], created["size"], created["virtual_size"]) == ("active", 150_000, 150_000)
+    openstack(alice, platform, "image", "save", "--file", str(tmp_path / "back.raw"), "piped")
+    assert (tmp_path / "back.raw").read_bytes() == data.read_bytes()
+
+    # The owner project's member deactivates and reactivates, as in Glance.
+    openstack(alice, platform, "image", "set", "--deactivate", "piped")
+    assert Image.objects.get(pk=created["id"]).status == Status.DEACTIVATED
+    openstack(alice, platform, "image", "set", "--activate", "piped")
+    assert Image.objects.get(pk=created["id"]).status == Status.ACTIVE
+
+    # A reader of the owner project is refused (403). openstacksdk does not look at the answer to
+    # an image action, so the command exits 0 without a message (docs/api.md); the image is unchanged.
+    openstack(erin, platform, "image", "set", "--deactivate", created["id"], check=False)
+    assert Image.objects.get(pk=created["id"]).status == Status.ACTIVE
+    # Nor may a reader download: the SDK writes the error body and then refuses its checksum.
+    saved = openstack(
+        erin, platform, "image", "save", "--file", str(tmp_path / "no.raw"), created["id"], check=False
+    )
+    assert saved.returncode != 0 and "checksum" in saved.stderr.lower()
+
+    # Errors print the server's message: an unsafe qcow2 (400).
+    unsafe = tmp_path / "unsafe.qcow2"
+    unsafe.write_bytes(disk_images.qcow2(data_file="/etc/passwd"))
+    refused = openstack(
+        alice, platform, "image", "create", "--disk-format", "qcow2", "--container-format", "bare",
+        "unsafe", stdin=unsafe, check=False,
+    )  # fmt: skip
+    assert refused.returncode != 0 and "names an external data file" in refused.stderr
+    # openstacksdk deletes the image it created when the upload fails; nothing was stored.
+    assert not Image.objects.filter(name="unsafe").exists()

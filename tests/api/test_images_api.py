@@ -1,9 +1,10 @@
 """Image API v2 subset: every answer goes through the same access rules and services as the
-dashboard, with Glance's status codes and JSON error bodies."""
+dashboard, with Glance's status codes and error bodies (JSON when asked for, as here)."""
 
 import pytest
 
 from images.models import Image, ImageMember, MemberStatus, Status, Visibility
+from tests.disk_images import qcow2
 
 ACCEPTED, PENDING, REJECTED = MemberStatus.ACCEPTED, MemberStatus.PENDING, MemberStatus.REJECTED
 
@@ -52,7 +53,7 @@ def test_it_reports_quota_usage(api_alice, make_image):
 
 
 def test_it_refuses_requests_without_a_token(client, make_image):
-    response = client.get("/image/v2/images")
+    response = client.get("/image/v2/images", headers={"Accept": "application/json"})
 
     assert "Authenticate first" in error(response, 401)
 
@@ -214,16 +215,41 @@ def test_tags_are_added_and_removed(api_alice, make_image):
     error(api_alice.delete(f"/image/v2/images/{image.pk}/tags/gpu"), 404)
 
 
-def test_only_an_admin_deactivates_and_reactivates(api_alice, api_root, make_image):
+def test_the_owners_members_and_admins_deactivate_and_reactivate(api_alice, api_root, make_image):
     image = make_image(status=Status.ACTIVE)
 
-    error(api_alice.post(f"/image/v2/images/{image.pk}/actions/deactivate"), 403)
-    assert api_root.post(f"/image/v2/images/{image.pk}/actions/deactivate").status_code == 204
+    assert api_alice.post(f"/image/v2/images/{image.pk}/actions/deactivate").status_code == 204
     image.refresh_from_db()
     assert image.status == Status.DEACTIVATED
     assert api_root.post(f"/image/v2/images/{image.pk}/actions/reactivate").status_code == 204
     image.refresh_from_db()
     assert image.status == Status.ACTIVE
+    assert api_root.post(f"/image/v2/images/{image.pk}/actions/deactivate").status_code == 204
+    assert api_alice.post(f"/image/v2/images/{image.pk}/actions/reactivate").status_code == 204
+
+
+def test_readers_and_other_projects_may_not_deactivate(api_as, api_bob, erin, platform, make_image):
+    image = make_image(status=Status.ACTIVE, visibility=Visibility.PUBLIC)
+    api_erin = api_as(erin, platform)
+
+    assert "role on this project is reader" in error(
+        api_erin.post(f"/image/v2/images/{image.pk}/actions/deactivate"), 403
+    )
+    assert "Only the owner project (platform) or a platform admin" in error(
+        api_bob.post(f"/image/v2/images/{image.pk}/actions/deactivate"), 403
+    )
+    image.refresh_from_db()
+    assert image.status == Status.ACTIVE
+
+
+def test_a_reader_may_not_download(api_as, erin, platform, make_image, fs_store):
+    from tests.test_upload import services_upload
+
+    image = services_upload(make_image(status=Status.QUEUED, disk_format="raw", container_format="bare"))
+
+    refused = api_as(erin, platform).get(f"/image/v2/images/{image.pk}/file")
+
+    assert "reader" in error(refused, 403)
 
 
 # Lists
@@ -292,8 +318,22 @@ def test_the_list_sorts_and_pages_with_next_links(api_alice, make_image):
     pages = [[image["name"] for image in page["images"]] for page in (first, second, third)]
     assert pages == [["a", "b"], ["c", "d"], ["e"]]
     assert "next" not in third
-    assert first["first"] == "/v2/images" and first["schema"] == "/v2/schemas/images"
+    assert first["schema"] == "/v2/schemas/images"
+    # first: the query without the marker; next: the query too, with the new marker.
+    assert first["first"] == second["first"] == "/v2/images?sort_key=name&sort_dir=asc&limit=2"
+    assert second["next"].startswith("/v2/images?sort_key=name&sort_dir=asc&limit=2&marker=")
     assert names(api_alice.get("/image/v2/images?sort=name:desc&limit=1")) == ["e"]
+
+
+def test_links_keep_repeated_parameters_and_a_bare_list_links_to_the_bare_first_page(api_alice, make_image):
+    for name in ["a", "b"]:
+        make_image(name, tags=["gpu", "x86"])
+
+    page = api_alice.get("/image/v2/images?tag=gpu&tag=x86&limit=1").json()
+
+    assert page["first"] == "/v2/images?tag=gpu&tag=x86&limit=1"
+    assert page["next"].startswith("/v2/images?tag=gpu&tag=x86&limit=1&marker=")
+    assert api_alice.get("/image/v2/images").json()["first"] == "/v2/images"
 
 
 @pytest.mark.parametrize(
@@ -444,7 +484,43 @@ def test_image_data_goes_up_and_comes_back(api_alice, make_image, settings, tmp_
 
     assert uploaded.status_code == 204
     assert b"".join(downloaded.streaming_content) == data
-    assert api_alice.get(f"/image/v2/images/{image.pk}").json()["status"] == "active"
+    shown = api_alice.get(f"/image/v2/images/{image.pk}").json()
+    assert shown["status"] == "active" and shown["size"] == shown["virtual_size"] == len(data)
+
+
+@pytest.mark.parametrize(
+    "unsafe, reason",
+    [
+        (qcow2(backing_file="/etc/passwd"), "names a backing file"),
+        (qcow2(data_file="/etc/shadow"), "names an external data file"),
+    ],
+)
+def test_a_qcow2_naming_host_files_is_a_400_and_the_image_stays_queued(
+    api_alice, make_image, fs_store, unsafe, reason
+):
+    image = make_image(status=Status.QUEUED, disk_format="qcow2")
+
+    refused = api_alice.put(
+        f"/image/v2/images/{image.pk}/file", unsafe, content_type="application/octet-stream"
+    )
+
+    assert reason in error(refused, 400)
+    image.refresh_from_db()
+    assert image.status == Status.QUEUED and image.size is None and fs_store.keys() == []
+
+
+def test_a_self_contained_qcow2_goes_active_with_its_virtual_size(api_alice, make_image, fs_store):
+    image = make_image(status=Status.QUEUED, disk_format="qcow2")
+
+    uploaded = api_alice.put(
+        f"/image/v2/images/{image.pk}/file",
+        qcow2(virtual_size=5 * 1024**3),
+        content_type="application/octet-stream",
+    )
+
+    assert uploaded.status_code == 204
+    shown = api_alice.get(f"/image/v2/images/{image.pk}").json()
+    assert shown["status"] == "active" and shown["virtual_size"] == 5 * 1024**3
 
 
 def test_an_upload_needs_the_octet_stream_type(api_alice, make_image):

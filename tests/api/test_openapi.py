@@ -123,7 +123,7 @@ class World:
         return self._tokens[user]
 
     def _arguments(self, method: str, call: Call) -> dict[str, Any]:
-        headers = dict(call.headers)
+        headers = {"Accept": JSON, **call.headers}  # JSON errors, checked against their schema
         if call.user:
             headers["X-Auth-Token"] = self.token(call.user)
         arguments = {"headers": headers, **call.environ}
@@ -516,7 +516,7 @@ CASES = [
     # Actions and tags
     Case(f"POST {ACTION}", 204, "deactivate", lambda w: w.image(w.private, "/actions/deactivate", "root")),
     Case(f"POST {ACTION}", 204, "reactivate", deactivated),
-    Case(f"POST {ACTION}", 403, "not-admin", lambda w: w.image(w.private, "/actions/deactivate")),
+    Case(f"POST {ACTION}", 403, "not-owner", lambda w: w.image(w.shared, "/actions/deactivate", "bob")),
     Case(f"POST {ACTION}", 404, "unknown-action", lambda w: w.image(w.private, "/actions/explode", "root")),
     Case(
         f"POST {ACTION}", 409, "not-deactivated", lambda w: w.image(w.private, "/actions/reactivate", "root")
