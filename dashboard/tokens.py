@@ -8,13 +8,14 @@ revoked, or its user or project is disabled.
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from .compiled import CompiledQuery
 from .identity import Scope
 from .models import ApiToken, Project, Role, RoleAssignment
 
@@ -55,20 +56,24 @@ def token_issue(*, user: AbstractBaseUser, project: Project) -> Issued | None:
     return Issued(secret=secret, token=token)
 
 
+# Every API request looks its token up: the query is built and compiled once (compiled.py).
+_valid_token: CompiledQuery[ApiToken] = CompiledQuery(
+    lambda key_hash, now: (
+        ApiToken.objects.select_related("user", "project")
+        .filter(key_hash=key_hash, expires_at__gt=now, user__is_active=True, project__enabled=True)
+        .order_by()[:1]
+    ),
+    key_hash=str,
+    now=datetime,
+)
+
+
 def token_find(secret: str | None) -> ApiToken | None:
     """The valid token with this secret: unexpired, its user active and its project enabled."""
     if not secret:
         return None
-    return (
-        ApiToken.objects.select_related("user", "project")
-        .filter(
-            key_hash=_hash(secret),
-            expires_at__gt=timezone.now(),
-            user__is_active=True,
-            project__enabled=True,
-        )
-        .first()
-    )
+    found = _valid_token.rows(key_hash=_hash(secret), now=timezone.now())
+    return found[0] if found else None
 
 
 def token_revoke(*, token: ApiToken) -> None:

@@ -34,6 +34,7 @@ from django.db.models.functions import Now
 from django.http import Http404
 from django.utils import timezone
 
+from dashboard.compiled import CompiledQuery
 from dashboard.identity import Scope
 
 from .models import Image, ImageMember, MemberStatus, Status, Visibility
@@ -175,12 +176,40 @@ def all_images(scope: Scope) -> QuerySet[Image]:
     return Image.objects.select_related("owner")
 
 
+def _stand_in(project_id: str, user_id: int | None, is_admin: bool) -> Scope:
+    """A Scope with placeholders, for building a CompiledQuery (only these fields reach the SQL)."""
+    from django.contrib.auth import get_user_model
+
+    from dashboard.models import Project
+
+    return Scope(
+        user=get_user_model()(pk=user_id),
+        project=Project(pk=project_id),
+        roles=frozenset(),
+        is_admin=is_admin,
+    )
+
+
+# readable_images(scope).filter(pk=…): built once, since every page and API call on one image reads it.
+_readable_by_pk: CompiledQuery[Image] = CompiledQuery(
+    lambda project_id, image_id, variant: readable_images(_stand_in(project_id, None, variant)).filter(
+        pk=image_id
+    )[:1],
+    project_id=str,
+    image_id=UUID,
+)
+
+
 def get_image_for(scope: Scope, image_id: UUID | str, *, write: bool = False) -> Image:
     """The image if the project may see it (else 404); with write=True, 403 if it may not change it."""
     try:
-        image = readable_images(scope).get(pk=image_id)
-    except (Image.DoesNotExist, ValueError):
+        pk = image_id if isinstance(image_id, UUID) else UUID(str(image_id))
+    except ValueError:
         raise Http404("No such image.") from None
+    found = _readable_by_pk.rows(variant=scope.is_admin, project_id=scope.project_id, image_id=pk)
+    if not found:
+        raise Http404("No such image.")
+    image = found[0]
     if write and not can_edit(scope, image):
         raise PermissionDenied(edit_refusal(scope, image))
     return image
@@ -446,7 +475,13 @@ def inbox_events(scope: Scope):
 
 
 def header_counts(scope: Scope) -> dict[str, int]:
-    """The header's two badges in one query: pending shares, unread notifications."""
+    """The header's two badges in one query: pending shares, unread notifications. On every page,
+    so the query is built and compiled once (dashboard/compiled.py) and only run here."""
+    rows = _header_counts.rows(variant=scope.is_admin, project_id=scope.project_id, user_id=scope.user.pk)
+    return rows[0] if rows else {"pending": 0, "unread": 0}
+
+
+def _header_counts_query(project_id: str, user_id: int, variant: bool) -> QuerySet:
     from datetime import UTC, datetime
 
     from django.db.models import DateTimeField, Func, Value
@@ -460,6 +495,7 @@ def header_counts(scope: Scope) -> dict[str, int]:
         # COUNT(1) as a scalar subquery: both badges ride on one SELECT of the project row.
         return Subquery(qs.annotate(n=Func(Value(1), function="COUNT")).values("n")[:1])
 
+    scope = _stand_in(project_id, user_id, variant)
     pending = (
         live_shares()
         .filter(member_id=scope.project_id, status=MemberStatus.PENDING, image__visibility=Visibility.SHARED)
@@ -471,13 +507,15 @@ def header_counts(scope: Scope) -> dict[str, int]:
     epoch = Value(datetime(1970, 1, 1, tzinfo=UTC), output_field=DateTimeField())
     unread = ShareEvent.objects.filter(_inbox_q(scope)).order_by()
     unread = unread.filter(created_at__gt=Coalesce(Subquery(read_until), epoch))
-    row = (
+    return (
         Project.objects.filter(pk=scope.project_id)
         .annotate(pending=count_of(pending), unread=count_of(unread))
         .values("pending", "unread")
-        .first()
+        .order_by()[:1]
     )
-    return row or {"pending": 0, "unread": 0}
+
+
+_header_counts = CompiledQuery(_header_counts_query, project_id=str, user_id=int)
 
 
 # The access explainer: the one reason a project can or cannot see and use an image, for
