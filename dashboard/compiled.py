@@ -105,6 +105,12 @@ class _FrozenQuery:
     def get_compiler(self, using: Any = None, connection: Any = None, elide_empty: bool = True) -> Any:
         return self._compiler
 
+    def chain(self, *args: Any, **kwargs: Any) -> Any:
+        # Filtering further would build from the placeholder query: refuse rather than mislead.
+        raise TypeError("a compiled query runs as it is: filter in its build function instead")
+
+    clone = chain
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._query, name)
 
