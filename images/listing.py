@@ -5,11 +5,11 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connections
-from django.db.models import F, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Concat
 
 SORTS = {"name": "name", "created": "created_at", "size": "size"}
 DIRECTIONS = ("asc", "desc")
@@ -21,10 +21,15 @@ class Page:
     next_cursor: str | None
 
 
-def _sort_expression(sort: str):
+def _sort_expression(sort: str, *, match_first: bool = False):
     if sort == "size":
         # Images without data have no size yet: they sort as the smallest.
         return Coalesce(F("size"), Value(-1))
+    if match_first and sort == "name":
+        # The same order, but not an index's: see paginate(match_first=True).
+        return Concat(F("name"), Value(""))
+    if match_first:
+        return ExpressionWrapper(F(SORTS[sort]) + Value(timedelta(0)), output_field=DateTimeField())
     return F(SORTS[sort])
 
 
@@ -50,13 +55,25 @@ def decode_cursor(cursor: str):
 
 
 def paginate(
-    qs: QuerySet | Sequence[QuerySet], *, sort: str, direction: str, after: str | None, size: int
+    qs: QuerySet | Sequence[QuerySet],
+    *,
+    sort: str,
+    direction: str,
+    after: str | None,
+    size: int,
+    match_first: bool = False,
 ) -> Page:
     """One page of qs in (sort, id) order, starting after the cursor; one query.
 
     qs may be a list of disjoint querysets (access.listed_image_parts): the page is then the first
     rows of their UNION ALL, and where the database can (PostgreSQL) each part is ordered and
     limited on its own, so each walks its own index instead of the whole list being sorted.
+
+    match_first: find the matching rows through a search index, then sort them, instead of walking
+    the sort column's index until enough rows match. PostgreSQL assumes matches are spread evenly
+    along that index, so for a common term that sorts late (community search for "ubuntu") it
+    walks most of the index; sorting by an expression with the same order but no index makes it
+    read the trigram index (images/migrations/0007_community_trgm.py) instead.
     """
     sort = sort if sort in SORTS else "name"
     descending = direction == "desc"
@@ -64,7 +81,7 @@ def paginate(
     order = ("-sort_value", "-pk") if descending else ("sort_value", "pk")
 
     def part_page(part: QuerySet) -> QuerySet:
-        part = part.annotate(sort_value=_sort_expression(sort))
+        part = part.annotate(sort_value=_sort_expression(sort, match_first=match_first))
         if position is not None:
             value, pk = position
             beyond = "lt" if descending else "gt"

@@ -68,6 +68,8 @@ def image_list(request: HttpRequest) -> HttpResponse:
             direction=params["dir"],
             after=params["after"],
             size=settings.IMAGES_PAGE_SIZE,
+            # Community search: read the matches by the community trigram index, then sort them.
+            match_first=params["tab"] == Tab.COMMUNITY and bool(params["q"]),
         )
     context = {
         "params": params,
