@@ -11,6 +11,8 @@ from django.db import connections
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Concat
 
+from dashboard.compiled import CompiledQuery
+
 SORTS = {"name": "name", "created": "created_at", "size": "size"}
 DIRECTIONS = ("asc", "desc")
 
@@ -92,6 +94,10 @@ def paginate(
 
     parts = [part_page(part) for part in ([qs] if isinstance(qs, QuerySet) else qs)]
     rows = first_rows(parts, order, size + 1)
+    return _page(rows, size)
+
+
+def _page(rows: list, size: int) -> Page:
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]
@@ -104,11 +110,48 @@ def first_rows(parts: Sequence[QuerySet], order: Sequence[str], count: int) -> l
     """The first `count` rows, in `order` (names of columns or annotations), of the union of
     disjoint querysets; one query. Where the database can order and limit each member of a UNION
     (PostgreSQL), each part reads only its own first rows, in its own index's order."""
+    return list(first_rows_query(parts, order, count))
+
+
+def first_rows_query(parts: Sequence[QuerySet], order: Sequence[str], count: int) -> QuerySet:
     parts = [part.order_by(*order) for part in parts]
     if len(parts) == 1:
-        return list(parts[0][:count])
+        return parts[0][:count]
     if connections[parts[0].db].features.supports_slicing_ordering_in_compound:
         parts = [part[:count] for part in parts]
     else:
         parts = [part.order_by() for part in parts]
-    return list(parts[0].union(*parts[1:], all=True).order_by(*order)[:count])
+    return parts[0].union(*parts[1:], all=True).order_by(*order)[:count]
+
+
+def _first_page_query(project_id: str, variant: tuple) -> QuerySet:
+    from . import access
+
+    tab, member_status, show_hidden, sort, direction, size = variant
+    scope = access._stand_in(project_id, None, False)
+    parts = access.listed_image_parts(scope, tab=tab, member_status=member_status, show_hidden=show_hidden)
+    order = ("-sort_value", "-pk") if direction == "desc" else ("sort_value", "pk")
+    parts = [part.annotate(sort_value=_sort_expression(sort)) for part in parts]
+    return first_rows_query(parts, order, size + 1)
+
+
+# The first page of a tab without a search (what every visit to the Images page shows first):
+# built and compiled once per tab, filter and sort (dashboard/compiled.py), only run per request.
+_first_pages = CompiledQuery(_first_page_query, project_id=str)
+
+
+def first_page(
+    project_id: str,
+    *,
+    tab: str,
+    member_status: str | None,
+    show_hidden: bool,
+    sort: str,
+    direction: str,
+    size: int,
+) -> Page:
+    """paginate(access.listed_image_parts(…), after=None) for the project, by a compiled query."""
+    sort = sort if sort in SORTS else "name"
+    direction = "desc" if direction == "desc" else "asc"
+    variant = (tab, member_status, show_hidden, sort, direction, size)
+    return _page(_first_pages.rows(variant=variant, project_id=project_id), size)
