@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from . import glance as glance_mod
 from .server import ROOT, Client, Server, percentile, typical_world
 
 # Upstream Glance 33 (uWSGI 2 processes × 4 threads), PostgreSQL, 200k images, from issue 5:
@@ -265,6 +266,36 @@ class RawDatabase:
             conn.close()
 
 
+def glance_target(args) -> glance_mod.Target | None:
+    if not args.glance_url:
+        return None
+    if not args.glance_token:
+        raise SystemExit("--glance-url needs a token: --glance-token or OS_TOKEN")
+    return glance_mod.Target(args.glance_url, args.glance_token, args.glance_image, args.glance_shared_image)
+
+
+def measure_endpoint(row: dict, endpoint: Endpoint, make_client, world: dict, args) -> None:
+    """One endpoint at each concurrency; API endpoints Glance also has, in rounds alternating with it."""
+    target = glance_target(args)
+    if target is None or not endpoint.api or endpoint.label not in GLANCE:
+        for c in args.concurrency:
+            cell = run_cell(make_client, endpoint.path, c, args.seconds, args.max_requests, args.warmup)
+            row[f"c{c}"] = asdict(cell)
+        return
+    theirs = target.path(endpoint.path, world["browser"]["image_id"], world["owner"]["image_id"])
+    row["glance_path"] = theirs
+    for c in args.concurrency:
+        row[f"c{c}"], row[f"glance_c{c}"] = glance_mod.alternate(
+            (make_client, endpoint.path),
+            (target.client, theirs),
+            concurrency=c,
+            seconds=args.seconds,
+            rounds=args.rounds,
+            max_requests=args.max_requests,
+            warmup=args.warmup,
+        )
+
+
 def measure(args) -> dict:
     database_url = args.database_url
     env = {**os.environ, "DATABASE_URL": database_url}
@@ -279,6 +310,7 @@ def measure(args) -> dict:
         "cpus": os.cpu_count(),
         "load_before": os.getloadavg()[0],
         "rows": [],
+        "glance_url": args.glance_url,
     }
     params = {"p": world["browser"]["project_id"], "q": f"%{SEARCH}%", "image": None}
     with Server(database_url, workers=args.workers, threads=args.threads) as server:
@@ -303,9 +335,7 @@ def measure(args) -> dict:
                 return client
 
             row: dict[str, Any] = {"endpoint": endpoint.label, "path": endpoint.path}
-            for c in args.concurrency:
-                cell = run_cell(make_client, endpoint.path, c, args.seconds, args.max_requests, args.warmup)
-                row[f"c{c}"] = asdict(cell)
+            measure_endpoint(row, endpoint, make_client, world, args)
             if endpoint.raw:
                 who = world[endpoint.who]
                 raw_params = {
@@ -352,7 +382,14 @@ def markdown(results: dict) -> str:
     head = ["endpoint"]
     for c in cs:
         head += [f"c={c} req/s", f"c={c} p50", f"c={c} p95"]
-    head += ["queries", "server p50 (c=1)", "raw SQL p50", "p50 / raw", "vs Glance req/s (c=1, c=8)"]
+    head += [
+        "queries",
+        "server p50 (c=1)",
+        "raw SQL p50",
+        "p50 / raw",
+        "vs Glance req/s (c=1, c=8)",
+        "Glance figures",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in results["rows"]:
         cells = [f"`{row['endpoint']}`"]
@@ -366,11 +403,7 @@ def markdown(results: dict) -> str:
         raw = row.get(f"raw_c{cs[0]}")
         cells.append(_ms(raw["p50"]) if raw else "—")
         cells.append(f"{first['p50'] / raw['p50']:.1f}×" if raw else "—")
-        glance = GLANCE.get(row["endpoint"])
-        if glance and len(cs) >= 2:
-            cells.append(f"{first['rps'] / glance[0]:.1f}×, {row[f'c{cs[1]}']['rps'] / glance[2]:.1f}×")
-        else:
-            cells.append("—")
+        cells += glance_ratio(row, cs)
         lines.append("| " + " | ".join(cells) + " |")
     errors = sum(row[f"c{c}"]["errors"] for row in results["rows"] for c in cs)
     lines.append("")
@@ -380,6 +413,17 @@ def markdown(results: dict) -> str:
         f"{errors} errors, {results['when']}."
     )
     return "\n".join(lines)
+
+
+def glance_ratio(row: dict, cs: list[int]) -> list[str]:
+    """Our throughput over Glance's at each concurrency: measured in this run, or the recorded figures."""
+    if all(f"glance_c{c}" in row for c in cs):
+        ratios = [glance_mod.ratio(row[f"c{c}"], row[f"glance_c{c}"]) for c in cs]
+        return [", ".join(f"{r:.2f}×" if r is not None else "—" for r in ratios), "(measured)"]
+    glance = GLANCE.get(row["endpoint"])
+    if glance and cs[:2] == [1, 8]:
+        return [f"{row['c1']['rps'] / glance[0]:.1f}×, {row['c8']['rps'] / glance[2]:.1f}×", "(recorded)"]
+    return ["—", "—"]
 
 
 def glance_table() -> str:
@@ -409,7 +453,7 @@ def compare(paths: list[str]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--database-url", default=os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'db.sqlite3'}")
@@ -423,7 +467,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="*", help="only endpoints whose label contains one of these")
     parser.add_argument("--label", default="latest", help="results go to var/bench/<label>.json")
     parser.add_argument("--compare", nargs="+", metavar="JSON", help="print the growth between saved runs")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--glance-url",
+        default=os.environ.get("GLANCE_URL"),
+        help="a running Glance's base URL (env GLANCE_URL): measure the API side by side with it",
+    )
+    parser.add_argument("--glance-token", default=os.environ.get("OS_TOKEN"), help="its token (env OS_TOKEN)")
+    parser.add_argument("--glance-image", help="Glance's image ID for show (default: this world's)")
+    parser.add_argument("--glance-shared-image", help="Glance's shared image ID for members (default: ours)")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds with Glance per cell")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = make_parser().parse_args(argv)
     if args.compare:
         print(compare(args.compare))
         return
@@ -434,6 +491,11 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(markdown(results))
     print()
+    if any(k.startswith("glance_c") for row in results["rows"] for k in row):
+        print(f"Glance at {results['glance_url']}, measured in this run ({args.rounds} alternating rounds):")
+        print(glance_mod.measured_table(results["rows"], args.concurrency))
+        print()
+    print("Recorded Glance figures (docs/performance.md):")
     print(glance_table())
     print(f"\nSaved to {out.relative_to(ROOT)}")
 

@@ -10,7 +10,7 @@ revoked, or its user or project is disabled.
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from .compiled import CompiledQuery
 from .identity import Scope
 from .models import ApiToken, Project, Role, RoleAssignment
 
@@ -66,12 +67,9 @@ def _holds(role: str | None = None, **where) -> Exists:
     return Exists(assignments.filter(role=role) if role else assignments)
 
 
-def token_find(secret: str | None) -> ApiToken | None:
-    """The valid token with this secret: unexpired, its user active, its project enabled, and its
-    user still holding a role there. Its roles and is_admin are the ones held now (one query)."""
-    if not secret:
-        return None
-    token = (
+# Every API request looks its token up: the query is built and compiled once (compiled.py).
+_valid_token: CompiledQuery[ApiToken] = CompiledQuery(
+    lambda key_hash, now: (
         ApiToken.objects.select_related("user", "project")
         .annotate(
             **{f"holds_{role}": _holds(role) for role in Role.values},
@@ -79,13 +77,25 @@ def token_find(secret: str | None) -> ApiToken | None:
         )
         .filter(
             Q(*(Q(**{f"holds_{role}": True}) for role in Role.values), _connector=Q.OR),
-            key_hash=_hash(secret),
-            expires_at__gt=timezone.now(),
+            key_hash=key_hash,
+            expires_at__gt=now,
             user__is_active=True,
             project__enabled=True,
         )
-        .first()
-    )
+        .order_by()[:1]
+    ),
+    key_hash=str,
+    now=datetime,
+)
+
+
+def token_find(secret: str | None) -> ApiToken | None:
+    """The valid token with this secret: unexpired, its user active, its project enabled, and its
+    user still holding a role there. Its roles and is_admin are the ones held now (one query)."""
+    if not secret:
+        return None
+    found = _valid_token.rows(key_hash=_hash(secret), now=timezone.now())
+    token = found[0] if found else None
     if token is not None:
         # Not saved: the row keeps what was granted at issue, for the record.
         token.roles = sorted(role for role in Role.values if getattr(token, f"holds_{role}"))

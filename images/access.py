@@ -34,6 +34,7 @@ from django.db.models.functions import Now
 from django.http import Http404
 from django.utils import timezone
 
+from dashboard.compiled import CompiledQuery
 from dashboard.identity import Scope
 
 from .models import EventKind, Image, ImageMember, MemberStatus, ShareEvent, Status, Visibility
@@ -182,12 +183,40 @@ def all_images(scope: Scope) -> QuerySet[Image]:
     return Image.objects.select_related("owner")
 
 
+def _stand_in(project_id: str, user_id: int | None, is_admin: bool) -> Scope:
+    """A Scope with placeholders, for building a CompiledQuery (only these fields reach the SQL)."""
+    from django.contrib.auth import get_user_model
+
+    from dashboard.models import Project
+
+    return Scope(
+        user=get_user_model()(pk=user_id),
+        project=Project(pk=project_id),
+        roles=frozenset(),
+        is_admin=is_admin,
+    )
+
+
+# readable_images(scope).filter(pk=…): built once, since every page and API call on one image reads it.
+_readable_by_pk: CompiledQuery[Image] = CompiledQuery(
+    lambda project_id, image_id, variant: readable_images(_stand_in(project_id, None, variant)).filter(
+        pk=image_id
+    )[:1],
+    project_id=str,
+    image_id=UUID,
+)
+
+
 def get_image_for(scope: Scope, image_id: UUID | str, *, write: bool = False) -> Image:
     """The image if the project may see it (else 404); with write=True, 403 if it may not change it."""
     try:
-        image = readable_images(scope).get(pk=image_id)
-    except (Image.DoesNotExist, ValueError):
+        pk = image_id if isinstance(image_id, UUID) else UUID(str(image_id))
+    except ValueError:
         raise Http404("No such image.") from None
+    found = _readable_by_pk.rows(variant=scope.is_admin, project_id=scope.project_id, image_id=pk)
+    if not found:
+        raise Http404("No such image.")
+    image = found[0]
     if write and not can_edit(scope, image):
         raise PermissionDenied(edit_refusal(scope, image))
     return image
@@ -399,6 +428,32 @@ def visible_members(scope: Scope, image: Image) -> QuerySet[ImageMember]:
     return rows.filter(member_id=scope.project_id)
 
 
+_all_members: CompiledQuery[ImageMember] = CompiledQuery(
+    lambda image_id: (
+        ImageMember.objects.filter(image_id=image_id).select_related("member").order_by("member__name")
+    ),
+    image_id=UUID,
+)
+_own_membership: CompiledQuery[ImageMember] = CompiledQuery(
+    lambda image_id, project_id: (
+        ImageMember.objects.filter(image_id=image_id, member_id=project_id)
+        .select_related("member")
+        .order_by("member__name")
+    ),
+    image_id=UUID,
+    project_id=str,
+)
+
+
+def visible_member_list(scope: Scope, image: Image) -> list[ImageMember]:
+    """visible_members(scope, image) as a list, by a query built and compiled once (the API's list)."""
+    if image.visibility != Visibility.SHARED:
+        raise PermissionDenied("Only shared images have members.")
+    if can_see_members(scope, image):
+        return _all_members.rows(image_id=image.pk)
+    return _own_membership.rows(image_id=image.pk, project_id=scope.project_id)
+
+
 # The sharing activity trail (images.models.ShareEvent): who sees which events. Events are
 # written by images.services only and never changed, so there is no "can edit" rule.
 #
@@ -478,7 +533,13 @@ def inbox_events(scope: Scope):
 
 
 def header_counts(scope: Scope) -> dict[str, int]:
-    """The header's two badges in one query: pending shares, unread notifications."""
+    """The header's two badges in one query: pending shares, unread notifications. On every page,
+    so the query is built and compiled once (dashboard/compiled.py) and only run here."""
+    rows = _header_counts.rows(variant=scope.is_admin, project_id=scope.project_id, user_id=scope.user.pk)
+    return rows[0] if rows else {"pending": 0, "unread": 0}
+
+
+def _header_counts_query(project_id: str, user_id: int, variant: bool) -> QuerySet:
     from datetime import UTC, datetime
 
     from django.db.models import DateTimeField, Func, Value
@@ -492,6 +553,7 @@ def header_counts(scope: Scope) -> dict[str, int]:
         # COUNT(1) as a scalar subquery: both badges ride on one SELECT of the project row.
         return Subquery(qs.annotate(n=Func(Value(1), function="COUNT")).values("n")[:1])
 
+    scope = _stand_in(project_id, user_id, variant)
     pending = (
         live_shares()
         .filter(member_id=scope.project_id, status=MemberStatus.PENDING, image__visibility=Visibility.SHARED)
@@ -504,15 +566,15 @@ def header_counts(scope: Scope) -> dict[str, int]:
     epoch = Value(datetime(1970, 1, 1, tzinfo=UTC), output_field=DateTimeField())
     unread = ShareEvent.objects.filter(_inbox_q(scope)).order_by()
     unread = unread.filter(created_at__gt=Coalesce(Subquery(read_until), epoch))
-    row = (
+    return (
         Project.objects.filter(pk=scope.project_id)
         .annotate(pending=count_of(pending), unread=count_of(unread))
         .values("pending", "unread")
-        .first()
+        .order_by()[:1]
     )
-    if row is None:
-        return {"pending": 0, "unread": 0}
-    return {"pending": row["pending"], "unread": row["unread"]}
+
+
+_header_counts = CompiledQuery(_header_counts_query, project_id=str, user_id=int)
 
 
 # The access explainer: the one reason a project can or cannot see and use an image, for

@@ -500,7 +500,7 @@ def members(request: ScopedRequest, image_id: str) -> HttpResponse:
             raise ApiError(400, 'Give the project to share with: {"member": "<project ID>"}.')
         share = services.image_share(scope=scope, image=found, project_id=body["member"], make_shared=False)
         return JsonResponse(member_document(share))
-    rows = [member_document(share) for share in access.visible_members(scope, found)]
+    rows = [member_document(share) for share in access.visible_member_list(scope, found)]
     return JsonResponse({"members": rows, "schema": "/v2/schemas/members"})
 
 

@@ -3,13 +3,15 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core import signing
 from django.core.exceptions import BadRequest
 from django.db import connections
-from django.db.models import F, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Concat
+
+from dashboard.compiled import CompiledQuery
 
 SORTS = {"name": "name", "created": "created_at", "size": "size"}
 DIRECTIONS = ("asc", "desc")
@@ -21,10 +23,15 @@ class Page:
     next_cursor: str | None
 
 
-def _sort_expression(sort: str):
+def _sort_expression(sort: str, *, match_first: bool = False):
     if sort == "size":
         # Images without data have no size yet: they sort as the smallest.
         return Coalesce(F("size"), Value(-1))
+    if match_first and sort == "name":
+        # The same order, but not an index's: see paginate(match_first=True).
+        return Concat(F("name"), Value(""))
+    if match_first:
+        return ExpressionWrapper(F(SORTS[sort]) + Value(timedelta(0)), output_field=DateTimeField())
     return F(SORTS[sort])
 
 
@@ -57,13 +64,25 @@ def decode_cursor(cursor: str, *, sort: str, direction: str):
 
 
 def paginate(
-    qs: QuerySet | Sequence[QuerySet], *, sort: str, direction: str, after: str | None, size: int
+    qs: QuerySet | Sequence[QuerySet],
+    *,
+    sort: str,
+    direction: str,
+    after: str | None,
+    size: int,
+    match_first: bool = False,
 ) -> Page:
     """One page of qs in (sort, id) order, starting after the cursor; one query.
 
     qs may be a list of disjoint querysets (access.listed_image_parts): the page is then the first
     rows of their UNION ALL, and where the database can (PostgreSQL) each part is ordered and
     limited on its own, so each walks its own index instead of the whole list being sorted.
+
+    match_first: find the matching rows through a search index, then sort them, instead of walking
+    the sort column's index until enough rows match. PostgreSQL assumes matches are spread evenly
+    along that index, so for a common term that sorts late (community search for "ubuntu") it
+    walks most of the index; sorting by an expression with the same order but no index makes it
+    read the trigram index (images/migrations/0007_community_trgm.py) instead.
     """
     sort = sort if sort in SORTS else "name"
     descending = direction == "desc"
@@ -71,7 +90,7 @@ def paginate(
     order = ("-sort_value", "-pk") if descending else ("sort_value", "pk")
 
     def part_page(part: QuerySet) -> QuerySet:
-        part = part.annotate(sort_value=_sort_expression(sort))
+        part = part.annotate(sort_value=_sort_expression(sort, match_first=match_first))
         if position is not None:
             value, pk = position
             beyond = "lt" if descending else "gt"
@@ -82,6 +101,10 @@ def paginate(
 
     parts = [part_page(part) for part in ([qs] if isinstance(qs, QuerySet) else qs)]
     rows = first_rows(parts, order, size + 1)
+    return _page(rows, size, sort=sort, direction=direction)
+
+
+def _page(rows: list, size: int, *, sort: str, direction: str) -> Page:
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]
@@ -94,11 +117,50 @@ def first_rows(parts: Sequence[QuerySet], order: Sequence[str], count: int) -> l
     """The first `count` rows, in `order` (names of columns or annotations), of the union of
     disjoint querysets; one query. Where the database can order and limit each member of a UNION
     (PostgreSQL), each part reads only its own first rows, in its own index's order."""
+    return list(first_rows_query(parts, order, count))
+
+
+def first_rows_query(parts: Sequence[QuerySet], order: Sequence[str], count: int) -> QuerySet:
     parts = [part.order_by(*order) for part in parts]
     if len(parts) == 1:
-        return list(parts[0][:count])
+        return parts[0][:count]
     if connections[parts[0].db].features.supports_slicing_ordering_in_compound:
         parts = [part[:count] for part in parts]
     else:
         parts = [part.order_by() for part in parts]
-    return list(parts[0].union(*parts[1:], all=True).order_by(*order)[:count])
+    return parts[0].union(*parts[1:], all=True).order_by(*order)[:count]
+
+
+def _first_page_query(project_id: str, variant: tuple) -> QuerySet:
+    from . import access
+
+    tab, member_status, show_hidden, sort, direction, size = variant
+    scope = access._stand_in(project_id, None, False)
+    parts = access.listed_image_parts(scope, tab=tab, member_status=member_status, show_hidden=show_hidden)
+    order = ("-sort_value", "-pk") if direction == "desc" else ("sort_value", "pk")
+    parts = [part.annotate(sort_value=_sort_expression(sort)) for part in parts]
+    return first_rows_query(parts, order, size + 1)
+
+
+# The first page of a tab without a search (what every visit to the Images page shows first):
+# built and compiled once per tab, filter and sort (dashboard/compiled.py), only run per request.
+_first_pages = CompiledQuery(_first_page_query, project_id=str)
+
+
+def first_page(
+    project_id: str,
+    *,
+    tab: str,
+    member_status: str | None,
+    show_hidden: bool,
+    sort: str,
+    direction: str,
+    size: int,
+) -> Page:
+    """paginate(access.listed_image_parts(…), after=None) for the project, by a compiled query."""
+    sort = sort if sort in SORTS else "name"
+    direction = "desc" if direction == "desc" else "asc"
+    variant = (tab, member_status, show_hidden, sort, direction, size)
+    return _page(
+        _first_pages.rows(variant=variant, project_id=project_id), size, sort=sort, direction=direction
+    )

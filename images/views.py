@@ -22,7 +22,7 @@ from dashboard.typing import ScopedRequest
 from . import access, quotas, services
 from .access import Tab
 from .forms import AddMemberForm, EditImageForm, ImageForm, MemberStatusForm
-from .listing import DIRECTIONS, SORTS, paginate
+from .listing import DIRECTIONS, SORTS, first_page, paginate
 from .models import MemberStatus, Visibility
 
 SHARE_ACTIONS = [("accepted", "Accept"), ("rejected", "Reject"), ("pending", "Back to pending")]
@@ -57,7 +57,17 @@ def image_list(request: ScopedRequest) -> HttpResponse:
     params = _list_params(request)
     scope = request.scope
     page = None
-    if params["tab"] != Tab.COMMUNITY or params["q"] or request.GET.get("search") == "1":
+    if params["tab"] != Tab.COMMUNITY and not params["q"] and not params["after"]:
+        page = first_page(
+            scope.project_id,
+            tab=params["tab"],
+            member_status=params["status"] or None,
+            show_hidden=params["hidden"],
+            sort=params["sort"],
+            direction=params["dir"],
+            size=settings.IMAGES_PAGE_SIZE,
+        )
+    elif params["tab"] != Tab.COMMUNITY or params["q"] or request.GET.get("search") == "1":
         parts = access.listed_image_parts(
             scope, tab=params["tab"], member_status=params["status"] or None, show_hidden=params["hidden"]
         )
@@ -69,6 +79,8 @@ def image_list(request: ScopedRequest) -> HttpResponse:
             direction=params["dir"],
             after=params["after"],
             size=settings.IMAGES_PAGE_SIZE,
+            # Community search: read the matches by the community trigram index, then sort them.
+            match_first=params["tab"] == Tab.COMMUNITY and bool(params["q"]),
         )
     context = {
         "params": params,
