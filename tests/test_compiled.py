@@ -80,8 +80,6 @@ def test_it_refuses_to_filter_a_compiled_queryset_further(make_image, platform):
 def test_each_thread_runs_it_on_its_own_connection(platform, make_image):
     make_image("alpha-1", owner=platform)
     assert by_owner_and_name.rows(variant=False, owner_id=platform.pk, name="alpha")  # compiled here
-    if connection.vendor == "sqlite":
-        pytest.skip("the in-memory SQLite test database is one connection shared by all threads")
     seen: list = []
     main_connection = connection.connection  # django.db.connection is per thread: keep this one
 
