@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup browser db demo clean lint lock axe static
+.PHONY: run test setup system browser db demo clean lint lock axe static
 
 # Exactly the versions in requirements.lock (every file checked against its hash), then this project.
 $(STAMP): pyproject.toml requirements.lock
@@ -60,25 +60,39 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-# The browser journeys need Chromium. Use CHROMIUM_PATH or Debian's /usr/bin/chromium when present;
-# where apt-get exists and we are root (or have sudo), install Debian's `chromium`; only elsewhere
-# download Playwright's own build.
-browser: $(STAMP)
+# System packages the suite uses: a Chromium for the browser journeys, nginx (the production proxy,
+# tests/test_slow_clients.py), Node.js and npm (axe-core). What is missing is installed with apt-get
+# where it exists and we are root (or have sudo): Debian's `chromium`, `nginx`, `nodejs`, `npm`.
+# Elsewhere: Playwright's own Chromium is downloaded, and nginx and npm must be installed by hand
+# (the slow-client tests then skip, saying why).
+system:
+	@missing=""; \
+	[ -n "$$CHROMIUM_PATH" ] || [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null; }; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "Installing Debian's$$missing with apt-get"; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else \
+		echo "Missing:$$missing (no apt-get, or no root): install them, or see README.md"; \
+	fi
+
+# The browser journeys need Chromium: CHROMIUM_PATH, or Debian's /usr/bin/chromium (installed by
+# `make system` where apt-get works); only elsewhere download Playwright's own build.
+browser: $(STAMP) system
 	@if [ -n "$$CHROMIUM_PATH" ] || [ -x /usr/bin/chromium ]; then \
 		echo "Using system Chromium"; \
-	elif command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null; }; then \
-		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		echo "Installing Debian's chromium with apt-get"; \
-		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else \
-		echo "No apt-get (or no root): downloading Playwright's Chromium"; \
+		echo "No system Chromium: downloading Playwright's"; \
 		$(PY) -m playwright install chromium; \
 	fi
 
 # axe-core, which the browser tests inject into every page state (the version is pinned in
 # package-lock.json; `npm ci` installs exactly it).
 AXE_STAMP := node_modules/.installed
-$(AXE_STAMP): package.json package-lock.json
+$(AXE_STAMP): package.json package-lock.json | system
 	npm ci --no-audit --no-fund --silent
 	touch $(AXE_STAMP)
 
