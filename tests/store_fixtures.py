@@ -100,12 +100,10 @@ def start_seaweedfs(directory: Path, ports: dict | None = None) -> tuple[subproc
 
 
 def stop_seaweedfs(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    # Killed, not terminated: weed takes about 25 s to stop on SIGTERM, and what it has written is
+    # already in its files (the restart test reads it back), so a graceful stop buys nothing here.
+    process.kill()
+    process.wait()
 
 
 def s3_client(endpoint: str):
