@@ -140,6 +140,12 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Pages run short queries. PostgreSQL's JIT compiles a query whenever its *estimated* cost is
     # high (an OR branch that never runs is enough) and can spend hundreds of milliseconds on it.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # Prepared statements: with persistent connections (gunicorn.conf.py), a query run twice on a
+    # connection is prepared, so PostgreSQL stops planning it anew for each request; planning was
+    # most of the database time of a small request (docs/performance.md). Turn off behind a pooler
+    # in transaction mode (PgBouncer), which cannot keep prepared statements.
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        DATABASES["default"]["OPTIONS"].update({"server_side_binding": True, "prepare_threshold": 2})
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -108,3 +108,19 @@ def test_postgresql_sessions_run_without_jit(db):
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+def test_postgresql_prepares_a_query_the_connection_runs_again(platform):
+    """Server-side binding with a prepare threshold: a request's queries stop being planned anew."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    from dashboard.models import Project
+
+    for _ in range(3):
+        assert Project.objects.filter(pk=platform.pk, name="platform").exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%FROM "dashboard_project"%"dashboard_project"."name" = $2%'],
+        )
+        assert cursor.fetchone()[0] == 1
