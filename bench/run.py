@@ -150,53 +150,10 @@ def endpoints(world: dict) -> list[Endpoint]:
 def run_cell(
     make_client, path: str, concurrency: int, seconds: float, max_requests: int, warmup: int
 ) -> Cell:
-    clients = [make_client() for _ in range(concurrency)]
-    for client in clients:
-        for _ in range(warmup):
-            client.get(path)
-    latencies: list[float] = []
-    server_ms: list[float] = []
-    queries: set[int] = set()
-    errors = 0
-    lock = threading.Lock()
-    issued = 0
-    deadline = time.perf_counter() + seconds
-
-    def worker(client: Client) -> None:
-        nonlocal issued, errors
-        while True:
-            with lock:
-                if issued >= max_requests or time.perf_counter() >= deadline:
-                    return
-                issued += 1
-            response = client.get(path)
-            with lock:
-                latencies.append(response.seconds * 1000)
-                if response.status != 200:
-                    errors += 1
-                if response.queries is not None:
-                    queries.add(response.queries)
-                if response.server_ms is not None:
-                    server_ms.append(response.server_ms)
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=worker, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
-    for client in clients:
-        client.close()
-    return Cell(
-        requests=len(latencies),
-        rps=len(latencies) / wall,
-        p50=percentile(latencies, 50),
-        p95=percentile(latencies, 95),
-        errors=errors,
-        queries=sorted(queries),
-        server_p50=percentile(server_ms, 50) if server_ms else None,
-    )
+    """`concurrency` keep-alive clients request `path` for `seconds` (bench/glance.py's runner)."""
+    sample = glance_mod.Sample.empty()
+    glance_mod.run_into(sample, make_client, path, concurrency, seconds, max_requests, warmup)
+    return Cell(**sample.cell())
 
 
 class RawDatabase:
