@@ -16,7 +16,7 @@ from pathlib import Path
 
 from deploy.nginx import render
 
-from .server import HOST, free_port
+from .server import HOST, free_port, stop_process
 
 
 def nginx_binary() -> str | None:
@@ -98,13 +98,7 @@ class Nginx:
         return log.read_text() if log and log.exists() else ""
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=10)
 
     def __enter__(self) -> "Nginx":
         return self.start()

@@ -64,6 +64,18 @@ def production_env(database_url: str, **extra: str) -> dict:
     return env
 
 
+def stop_process(process: subprocess.Popen | None, *, timeout: float) -> None:
+    """Terminate a server process, killing it if it has not exited after `timeout` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @dataclass
 class Server:
     """gunicorn with gunicorn.conf.py and production settings, on a free loopback port."""
@@ -119,13 +131,7 @@ class Server:
         return self.process.pid
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=20)
 
     def __enter__(self) -> "Server":
         return self.start()

@@ -24,6 +24,7 @@ import pytest
 
 from bench.proxy import Nginx, Tricklers, body_trickle, connect, header_trickle, nginx_binary
 from bench.server import HOST, free_port
+from tests.api.conftest import token_over_http
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 2  # the proxy's client timeout in these tests, seconds
@@ -71,17 +72,7 @@ image = Image.objects.create(name="big", owner=project, status=Status.QUEUED, di
 print(json.dumps({"image": str(image.pk)}))
 """
 
-TOKEN_REQUEST = {
-    "auth": {
-        "identity": {
-            "methods": ["password"],
-            "password": {
-                "user": {"name": "alice", "domain": {"name": "Default"}, "password": "pw-for-the-proxy-0123"}
-            },
-        },
-        "scope": {"project": {"name": "platform", "domain": {"name": "Default"}}},
-    }
-}
+PROXY_PASSWORD = "pw-for-the-proxy-0123"
 
 
 class Pools:
@@ -281,13 +272,7 @@ def test_requests_in_progress_are_limited_per_address(proxy):
 def test_a_large_upload_streams_through_the_proxy_to_the_data_pool(proxy, pools):
     image_id = pools.setup["image"]
     connection = http.client.HTTPConnection(*proxy.base, timeout=30, source_address=("127.0.0.8", 0))
-    connection.request(
-        "POST", "/identity/v3/auth/tokens", json.dumps(TOKEN_REQUEST), {"Content-Type": "application/json"}
-    )
-    response = connection.getresponse()
-    response.read()
-    assert response.status == 201
-    token = response.getheader("X-Subject-Token")
+    token = token_over_http(connection, "alice", "platform", PROXY_PASSWORD)
     connection.close()
 
     # Larger than a page request may be (4 MB), and sent in two halves: the first half must

@@ -1,6 +1,7 @@
 """Helpers for the OpenStack API tests: tokens issued through the real Identity endpoint, and a
 client that sends them the way the `openstack` CLI does."""
 
+import http.client
 import json
 
 import pytest
@@ -28,6 +29,22 @@ def issue(client: Client, username: str, project: str, **kwargs):
     return client.post(
         TOKENS_URL, json.dumps(password_auth(username, project, **kwargs)), content_type="application/json"
     )
+
+
+def token_over_http(
+    connection: http.client.HTTPConnection, username: str, project: str, password: str
+) -> str:
+    """A token from a real server (gunicorn, or nginx in front of it) over an HTTP connection."""
+    connection.request(
+        "POST",
+        TOKENS_URL,
+        json.dumps(password_auth(username, project, password=password)),
+        {"Content-Type": "application/json"},
+    )
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 201, response.status
+    return response.getheader("X-Subject-Token")
 
 
 class Api:

@@ -20,7 +20,7 @@ from django.test import Client
 from images import quotas
 from images.models import Image, Status
 
-from .conftest import issue
+from .conftest import issue, token_over_http
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
@@ -328,30 +328,8 @@ def test_a_chunked_upload_works_under_gunicorn(gunicorn):
         return result.stdout.strip().splitlines()[-1]
 
     image_id = json.loads(manage_shell(SETUP))["image"]
-    auth = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {
-                        "name": "alice",
-                        "domain": {"name": "Default"},
-                        "password": "pw-for-gunicorn-0123",
-                    }
-                },
-            },
-            "scope": {"project": {"name": "platform", "domain": {"name": "Default"}}},
-        }
-    }
-    port = urlsplit(base).port
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request(
-        "POST", "/identity/v3/auth/tokens", json.dumps(auth), {"Content-Type": "application/json"}
-    )
-    response = connection.getresponse()
-    response.read()
-    assert response.status == 201
-    token = response.getheader("X-Subject-Token")
+    connection = http.client.HTTPConnection("127.0.0.1", urlsplit(base).port, timeout=30)
+    token = token_over_http(connection, "alice", "platform", "pw-for-gunicorn-0123")
     connection.close()
 
     data = os.urandom(2 * 1024 * KiB + 3)
