@@ -128,3 +128,9 @@ bench-upload: $(STAMP)
 .PHONY: bench-slow
 bench-slow: $(STAMP)
 	$(PY) -m bench.slow_clients $(SLOW_ARGS)
+
+## Upstream Glance 33 with the same world, on loopback, for the side-by-side run (bench/glance_server.py):
+## its own virtualenv outside the repo (GLANCE_VENV), database `glance`, the pool of gunicorn.conf.py
+.PHONY: glance
+glance: $(STAMP)
+	$(PY) -m bench.glance_server $(GLANCE_ARGS)

@@ -6,6 +6,11 @@ OS_TOKEN environment variables). Each API endpoint with a Glance counterpart is 
 each for its share of `--seconds`, so both see the same machine load. The ratio is this server's
 throughput over Glance's, from all rounds together.
 
+A Glance behind Keystone takes `--glance-token`. A Glance without token validation, as
+`python -m bench.glance_server` serves it, takes `--glance-identity-headers` instead: each request
+then carries what keystonemiddleware would have passed on for the endpoint's project (the same
+project this server is asked as), so Glance does that project's work, not an admin's.
+
 Glance has its own image IDs: `--glance-image` is the image for `GET /v2/images/{id}` and
 `--glance-shared-image` the shared image for its members list (both default to this world's IDs,
 which fits a Glance loaded with the same world, or this server given as "Glance").
@@ -24,17 +29,34 @@ from .server import Client, percentile
 API_PREFIX = "/image"
 
 
+# The roles a Keystone token of the world's member users carries (member implies reader).
+ROLES = "member,reader"
+
+
+def identity_headers(project_id: str, user: str) -> dict[str, str]:
+    """What keystonemiddleware passes on to Glance for a valid project-scoped token of a member."""
+    return {"X-Identity-Status": "Confirmed", "X-Project-Id": project_id, "X-User-Id": user, "X-Roles": ROLES}
+
+
 @dataclass
 class Target:
-    """A Glance endpoint: base URL (scheme, host, port, optional path), a token, the images to use."""
+    """A Glance endpoint: base URL (scheme, host, port, optional path), a token or identity headers,
+    the images to use."""
 
     url: str
-    token: str
+    token: str | None
     image: str | None = None
     shared_image: str | None = None
+    identity: bool = False  # send identity headers (a Glance without keystonemiddleware)
 
-    def client(self) -> "URLClient":
-        return URLClient(self.url, headers={"X-Auth-Token": self.token})
+    def client(self, who: dict | None = None) -> "URLClient":
+        """A client for Glance, as `who` (a typical-world user: project_id, user) if identity headers."""
+        headers = {"X-Auth-Token": self.token} if self.token else {}
+        if self.identity:
+            if who is None:
+                raise ValueError("identity headers need a project")
+            headers.update(identity_headers(who["project_id"], who["user"]))
+        return URLClient(self.url, headers=headers)
 
     def path(self, ours: str, image: str, shared_image: str) -> str:
         """Glance's path for one of our API paths: without our prefix, with Glance's image IDs."""

@@ -11,6 +11,7 @@ the queries per request column is what the server really ran, and must be one nu
 """
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -226,9 +227,17 @@ class RawDatabase:
 def glance_target(args) -> glance_mod.Target | None:
     if not args.glance_url:
         return None
-    if not args.glance_token:
-        raise SystemExit("--glance-url needs a token: --glance-token or OS_TOKEN")
-    return glance_mod.Target(args.glance_url, args.glance_token, args.glance_image, args.glance_shared_image)
+    if not args.glance_token and not args.glance_identity_headers:
+        raise SystemExit(
+            "--glance-url needs a token (--glance-token or OS_TOKEN) or --glance-identity-headers"
+        )
+    return glance_mod.Target(
+        args.glance_url,
+        args.glance_token,
+        args.glance_image,
+        args.glance_shared_image,
+        identity=args.glance_identity_headers,
+    )
 
 
 def measure_endpoint(row: dict, endpoint: Endpoint, make_client, world: dict, args) -> None:
@@ -244,7 +253,7 @@ def measure_endpoint(row: dict, endpoint: Endpoint, make_client, world: dict, ar
     for c in args.concurrency:
         row[f"c{c}"], row[f"glance_c{c}"] = glance_mod.alternate(
             (make_client, endpoint.path),
-            (target.client, theirs),
+            (functools.partial(target.client, world[endpoint.who]), theirs),
             concurrency=c,
             seconds=args.seconds,
             rounds=args.rounds,
@@ -430,6 +439,12 @@ def make_parser() -> argparse.ArgumentParser:
         help="a running Glance's base URL (env GLANCE_URL): measure the API side by side with it",
     )
     parser.add_argument("--glance-token", default=os.environ.get("OS_TOKEN"), help="its token (env OS_TOKEN)")
+    parser.add_argument(
+        "--glance-identity-headers",
+        action="store_true",
+        help="send Glance the endpoint's project as keystonemiddleware's headers, for a Glance without"
+        " token validation (python -m bench.glance_server); no token needed",
+    )
     parser.add_argument("--glance-image", help="Glance's image ID for show (default: this world's)")
     parser.add_argument("--glance-shared-image", help="Glance's shared image ID for members (default: ours)")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds with Glance per cell")

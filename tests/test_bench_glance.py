@@ -78,3 +78,25 @@ def test_glance_paths_drop_our_prefix_and_use_glance_image_ids():
     assert glance.URLClient("http://h/glance/").prefix == "/glance"
     with pytest.raises(ValueError):
         glance.URLClient("glance.example:9292")
+
+
+def test_identity_headers_ask_glance_as_the_endpoints_project(monkeypatch):
+    monkeypatch.delenv("OS_TOKEN", raising=False)
+    who = {"project_id": "p1", "user": "gen-0001"}
+    plain = glance.Target("http://127.0.0.1:9292", "t").client(who)
+    assert plain.headers == {"X-Auth-Token": "t"}
+    trusted = glance.Target("http://127.0.0.1:9292", None, identity=True).client(who)
+    assert trusted.headers == {
+        "X-Identity-Status": "Confirmed",
+        "X-Project-Id": "p1",
+        "X-User-Id": "gen-0001",
+        "X-Roles": "member,reader",
+    }
+    with pytest.raises(ValueError):
+        glance.Target("http://127.0.0.1:9292", None, identity=True).client()
+    args = run.make_parser().parse_args(
+        ["--glance-url", "http://127.0.0.1:9292", "--glance-identity-headers"]
+    )
+    assert run.glance_target(args) == glance.Target("http://127.0.0.1:9292", None, identity=True)
+    with pytest.raises(SystemExit):
+        run.glance_target(run.make_parser().parse_args(["--glance-url", "http://127.0.0.1:9292"]))
