@@ -24,8 +24,6 @@ _live_session = CompiledQuery(_live_session_query, session_key=str, now=datetime
 
 class SessionStore(db.SessionStore):
     def _get_session_from_db(self) -> Session | None:
-        if self.model is not Session:  # a subclass with its own model: Django's query
-            return super()._get_session_from_db()
         found = _live_session.rows(session_key=self.session_key, now=timezone.now())
         if not found:
             self._session_key = None
