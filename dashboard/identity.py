@@ -7,7 +7,9 @@ one from the current project, the API will build one from a token.
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import QuerySet
 
+from .compiled import CompiledQuery
 from .models import Project, Role, RoleAssignment
 
 
@@ -35,13 +37,10 @@ class Scope:
 def scopes_for(user: User, project_id: str | None) -> Scope | None:
     """The user's scope on project_id, or on their first project; None without any role.
 
-    One query: every role assignment of the user, with its project.
+    One query: every role assignment of the user, with its project (on every signed-in request,
+    so built and compiled once: dashboard/compiled.py).
     """
-    assignments = list(
-        RoleAssignment.objects.filter(user=user, project__enabled=True)
-        .select_related("project")
-        .order_by("project__name", "role")
-    )
+    assignments = _assignments.rows(user_id=user.pk)
     if not assignments:
         return None
     projects: dict[str, Project] = {}
@@ -57,3 +56,14 @@ def scopes_for(user: User, project_id: str | None) -> Scope | None:
         is_admin=any(a.role == Role.ADMIN for a in assignments),
         projects=tuple(projects.values()),
     )
+
+
+def _assignments_query(user_id: int) -> QuerySet[RoleAssignment]:
+    return (
+        RoleAssignment.objects.filter(user_id=user_id, project__enabled=True)
+        .select_related("project")
+        .order_by("project__name", "role")
+    )
+
+
+_assignments = CompiledQuery(_assignments_query, user_id=int)

@@ -203,6 +203,8 @@ IMAGE_PROPERTY_QUOTA = env_int("IMAGE_PROPERTY_QUOTA", 128)
 IMAGE_TAG_QUOTA = env_int("IMAGE_TAG_QUOTA", 128)
 IMAGES_PAGE_SIZE = env_int("IMAGES_PAGE_SIZE", 25)
 
+# Django's database sessions, with the per-request read compiled once (dashboard/sessions.py).
+SESSION_ENGINE = "dashboard.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -10,10 +10,11 @@ past the limit. Whoever checks a quota to change usage first locks the project's
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
 
+from dashboard.compiled import CompiledQuery
 from dashboard.models import Project
 
 from .models import Image, ProjectQuota, Status
@@ -141,20 +142,30 @@ class Meter:
         return self.limit * 4 // 5
 
 
-def meters(project: Project) -> list[Meter]:
-    """Usage against each quota, for the usage bars: one query (overrides joined, usage as subqueries)."""
+def _meters_query(project_id: str) -> QuerySet[Project]:
     mine = Image.objects.filter(owner_id=OuterRef("pk")).order_by().values("owner_id")
     stored = Coalesce("size", 0) + Coalesce("upload_reserved", 0)
-    row = (
-        Project.objects.filter(pk=project.pk)
+    return (
+        Project.objects.filter(pk=project_id)
         .select_related("image_quota")
         .annotate(
             used_count=Subquery(mine.annotate(n=Count("pk")).values("n")),
             used_size=Subquery(mine.filter(status__in=HOLDING_DATA).annotate(n=Sum(stored)).values("n")),
             used_uploading=Subquery(mine.filter(status=Status.SAVING).annotate(n=Count("pk")).values("n")),
         )
-        .get()
     )
+
+
+# On every visit to the Images page: built and compiled once (dashboard/compiled.py), run per call.
+_meters = CompiledQuery(_meters_query, project_id=str)
+
+
+def meters(project: Project) -> list[Meter]:
+    """Usage against each quota, for the usage bars: one query (overrides joined, usage as subqueries)."""
+    found = _meters.rows(project_id=project.pk)
+    if not found:
+        raise Project.DoesNotExist(f"no project {project.pk}")
+    row = found[0]
     limits = limits_from(getattr(row, "image_quota", None))
     used = {
         COUNT_TOTAL: row.used_count or 0,

@@ -1,5 +1,7 @@
 """Images through the pages: create, edit, delete, who may set public, escaping, Admin → Images."""
 
+from urllib.parse import quote
+
 import pytest
 
 from images.models import Image, ImageMember, MemberStatus, Status, Visibility
@@ -260,6 +262,42 @@ def test_it_escapes_html_in_names_and_properties_on_list_and_detail(client_alice
     detail = pages["detail"].content.decode()
     assert "<code>&lt;b&gt;os_distro&lt;/b&gt;</code>" in detail
     assert f'value="{escaped}"' in detail  # the owner's inline editor holds the value
+
+
+def test_it_escapes_hostile_names_in_every_list_tab_and_in_a_row_re_rendered_after_an_answer(
+    client_bob, make_image, app_team, platform
+):
+    escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+    platform.name = HOSTILE  # the owner column shows the owner project's name
+    platform.save()
+    shared = make_image(HOSTILE, visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING})
+    make_image(HOSTILE + " community", visibility=Visibility.COMMUNITY)
+
+    pages = {
+        "catalog": client_bob.get("/project/images/"),
+        "shared": client_bob.get("/project/images/?tab=shared"),
+        "community": client_bob.get("/project/images/?tab=community&search=1&q=" + quote(HOSTILE)),
+        "htmx table": client_bob.get(
+            "/project/images/?tab=shared", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="image-table"
+        ),
+        "row after accept": client_bob.post(
+            f"/project/images/{shared.pk}/share/",
+            {"status": "accepted", "region": "row"},
+            HTTP_HX_REQUEST="true",
+        ),
+    }
+
+    for name, response in pages.items():
+        html = response.content.decode()
+        assert response.status_code == 200, name
+        assert "<script>alert" not in html and "<img src=x" not in html, name
+        assert escaped in html, name
+    assert f'aria-label="Accept {escaped}"' in pages["shared"].content.decode()
+    assert f'aria-label="Reject {escaped}"' in pages["shared"].content.decode()
+    assert f'<td data-label="Owner">{escaped}</td>' in pages["row after accept"].content.decode()
+    community = pages["community"].content.decode()
+    assert f'value="{escaped}"' in community  # the search box holds the term as typed
+    assert f"{escaped} community</a>" in community
 
 
 def test_it_stores_a_name_with_html_as_typed_and_shows_it_escaped(client_alice):
