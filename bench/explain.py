@@ -67,7 +67,9 @@ def _explain(cursor, sql: str, params, *, generic: bool, repeat: int) -> tuple[f
             cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
             # EXECUTE's arguments as literals: a utility statement takes no bound parameters.
             values = [Literal(value).as_string(cursor.connection) for value in params]
-            marks = f"({', '.join(f'{v}::{t}' for v, t in zip(values, types, strict=True))})" if params else ""
+            marks = (
+                f"({', '.join(f'{v}::{t}' for v, t in zip(values, types, strict=True))})" if params else ""
+            )
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE explained{marks}")
         else:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
