@@ -17,7 +17,6 @@ is rolled back: the world is left as it was (the sign-in's session included).
 import argparse
 import json
 import re
-import sys
 from pathlib import Path
 
 from psycopg.adapt import PyFormat, Transformer
@@ -144,7 +143,8 @@ def compare(paths: list[str]) -> str:
         "|---|" + "---|" * (len(runs) + 1),
     ]
     for label, *_ in ENDPOINTS:
-        cells, worst = [], []
+        cells: list[str] = []
+        worst: list[float | None] = []
         for _, run in runs:
             if label not in run:
                 cells.append("—")
@@ -197,4 +197,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

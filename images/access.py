@@ -17,6 +17,7 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import reduce
+from typing import Any, cast
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
@@ -88,7 +89,13 @@ def _memberships(scope: Scope, *statuses: str) -> QuerySet[ImageMember]:
 
 def _on_members(q: Q) -> Q:
     """Conditions on ImageMember as conditions on an image's member rows (images.members)."""
-    children = [_on_members(c) if isinstance(c, Q) else (f"members__{c[0]}", c[1]) for c in q.children]
+    children: list = []
+    for child in q.children:
+        if isinstance(child, Q):
+            children.append(_on_members(child))
+        else:
+            lookup, value = cast(tuple[str, Any], child)
+            children.append((f"members__{lookup}", value))
     return Q.create(children, connector=q.connector, negated=q.negated)
 
 
@@ -121,11 +128,11 @@ class _Part:
 SHARE_SORT_KEYS = {"share_name": F("members__image_name"), "share_created_at": F("members__image_created_at")}
 
 
-def sort_key(part: QuerySet[Image], field: str) -> F:
-    """The expression a list part is sorted by for an image field: the member row's copy of it
-    where the part reads shares (SHARE_SORT_KEYS), the image's own otherwise."""
+def share_sort_key(part: QuerySet[Image], field: str) -> F | None:
+    """What a list part is to be sorted by for this image field where the part reads shares and
+    their member rows carry a copy of the field (SHARE_SORT_KEYS); None: sort by the image's."""
     alias = f"share_{field}"
-    return F(alias) if alias in SHARE_SORT_KEYS and alias in part.query.annotations else F(field)
+    return F(alias) if alias in SHARE_SORT_KEYS and alias in part.query.annotations else None
 
 
 def _with_my_status(scope: Scope, qs: QuerySet[Image]) -> QuerySet[Image]:

@@ -348,13 +348,10 @@ def _image_id(name: str, raw: str) -> str:
 
 def _sort_annotations(order: list[tuple[str, str]], part: QuerySet[Image] | None = None) -> dict:
     """sort_0, sort_1…: the sort keys as columns (the UNION of the list's parts orders by them);
-    for a part of the list, as that part is read in order (access.sort_key)."""
+    for a part of the list, as that part is read in order (access.share_sort_key)."""
 
     def key_of(key: str):
-        expression = SORT_KEYS[key]
-        if part is not None and isinstance(expression, F):
-            return access.sort_key(part, expression.name)
-        return expression
+        return (part is not None and access.share_sort_key(part, key)) or SORT_KEYS[key]
 
     return {f"sort_{i}": key_of(key) for i, (key, _) in enumerate(order)}
 

@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce, Concat
 
 from dashboard.compiled import CompiledQuery
 
-from .access import sort_key
+from .access import share_sort_key
 
 SORTS = {"name": "name", "created": "created_at", "size": "size"}
 DIRECTIONS = ("asc", "desc")
@@ -34,8 +34,8 @@ def _sort_expression(sort: str, part: QuerySet, *, match_first: bool = False):
         return Concat(F("name"), Value(""))
     if match_first:
         return ExpressionWrapper(F(SORTS[sort]) + Value(timedelta(0)), output_field=DateTimeField())
-    # The part "shared with me" sorts by the member rows' copy of the key (access.sort_key).
-    return sort_key(part, SORTS[sort])
+    # The part "shared with me" sorts by the member rows' copy of the key (access.share_sort_key).
+    return share_sort_key(part, SORTS[sort]) or F(SORTS[sort])
 
 
 CURSOR_SALT = "images.listing.cursor"
