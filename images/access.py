@@ -14,8 +14,10 @@ The rules, from the image-sharing guide:
 """
 
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import reduce
+from typing import Any, cast
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
@@ -24,12 +26,14 @@ from django.db.models import (
     Case,
     Exists,
     ExpressionWrapper,
+    F,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
 from django.http import Http404
 from django.utils import timezone
@@ -60,9 +64,75 @@ def live_shares() -> QuerySet[ImageMember]:
     return ImageMember.objects.filter(LIVE_SHARE)
 
 
+def _visible_as(*visibilities: Visibility) -> Q:
+    """visibility is one of these, with the values written into the SQL rather than bound: they
+    are constants, and so a prepared statement's generic plan (dashboard/settings.py prepares what
+    a connection runs twice) still knows them: the row estimates of each visibility, and the
+    partial trigram index of community names (images/migrations/0007), whose condition names one."""
+    literals = ", ".join(f"'{Visibility(v).value}'" for v in visibilities)
+    return (
+        Q(visibility__in=RawSQL(literals, ()))
+        if len(visibilities) > 1
+        else Q(visibility=RawSQL(literals, ()))
+    )
+
+
+def _my_shares_q(scope: Scope, statuses: Sequence[str] = ()) -> Q:
+    """The project's live shares (with one of these statuses), as conditions on ImageMember."""
+    mine = LIVE_SHARE & Q(member_id=scope.project_id)
+    return mine & Q(status__in=statuses) if statuses else mine
+
+
 def _memberships(scope: Scope, *statuses: str) -> QuerySet[ImageMember]:
-    rows = live_shares().filter(image=OuterRef("pk"), member_id=scope.project_id)
-    return rows.filter(status__in=statuses) if statuses else rows
+    return ImageMember.objects.filter(_my_shares_q(scope, statuses), image=OuterRef("pk"))
+
+
+def _on_members(q: Q) -> Q:
+    """Conditions on ImageMember as conditions on an image's member rows (images.members)."""
+    children: list = []
+    for child in q.children:
+        if isinstance(child, Q):
+            children.append(_on_members(child))
+        else:
+            lookup, value = cast(tuple[str, Any], child)
+            children.append((f"members__{lookup}", value))
+    return Q.create(children, connector=q.connector, negated=q.negated)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One disjoint part of a list: a filter on images, and for the part "shared with me" the
+    statuses of the project's shares that count (the images it lists are those of its shares)."""
+
+    where: Q
+    share_statuses: tuple[str, ...] = ()
+
+    def q(self, scope: Scope) -> Q:
+        """The part as one filter (the lists as an OR of their parts)."""
+        if not self.share_statuses:
+            return self.where
+        return self.where & Q(Exists(_memberships(scope, *self.share_statuses)))
+
+    def queryset(self, scope: Scope, qs: QuerySet[Image]) -> QuerySet[Image]:
+        """The part on its own: "shared with me" is read from the project's member rows, joined
+        (one row per image: a project has one share of an image), in their order (SHARE_SORT_KEYS)."""
+        if not self.share_statuses:
+            return qs.filter(self.where)
+        shares = _on_members(_my_shares_q(scope, self.share_statuses))
+        return qs.filter(self.where).filter(shares).alias(**SHARE_SORT_KEYS)
+
+
+# The sort keys the member rows carry (ImageMember.image_name, image_created_at: copies the
+# database keeps equal to the image's), as aliases of the "shared with me" part: sorted by these,
+# a project's shares come from an index in list order, and a page stops reading after its rows.
+SHARE_SORT_KEYS = {"share_name": F("members__image_name"), "share_created_at": F("members__image_created_at")}
+
+
+def share_sort_key(part: QuerySet[Image], field: str) -> F | None:
+    """What a list part is to be sorted by for this image field where the part reads shares and
+    their member rows carry a copy of the field (SHARE_SORT_KEYS); None: sort by the image's."""
+    alias = f"share_{field}"
+    return F(alias) if alias in SHARE_SORT_KEYS and alias in part.query.annotations else None
 
 
 def _with_my_status(scope: Scope, qs: QuerySet[Image]) -> QuerySet[Image]:
@@ -87,22 +157,22 @@ def readable_images(scope: Scope) -> QuerySet[Image]:
     return _with_my_status(scope, qs)
 
 
-def _listed_parts(scope: Scope, tab: str, member_status: str | None) -> list[Q]:
-    """The filter of each part of a tab's list: disjoint, and together exactly the list."""
+def _listed_parts(scope: Scope, tab: str, member_status: str | None) -> list[_Part]:
+    """Each part of a tab's list: disjoint, and together exactly the list."""
     own = Q(owner_id=scope.project_id)
-    public = Q(visibility=Visibility.PUBLIC)
-    shared = Q(visibility=Visibility.SHARED)
+    public = _visible_as(Visibility.PUBLIC)
+    shared = _visible_as(Visibility.SHARED)
     if tab == Tab.PROJECT:
-        return [own]
+        return [_Part(own)]
     if tab == Tab.PUBLIC:
-        return [public]
+        return [_Part(public)]
     if tab == Tab.COMMUNITY:
-        return [Q(visibility=Visibility.COMMUNITY)]
+        return [_Part(_visible_as(Visibility.COMMUNITY))]
     if tab == Tab.SHARED:
-        statuses = [member_status] if member_status in MemberStatus.values else MemberStatus.values
-        return [shared & Q(Exists(_memberships(scope, *statuses))) & ~own]
-    visible_shares = _memberships(scope, MemberStatus.ACCEPTED, MemberStatus.PENDING)
-    return [own, public & ~own, shared & Q(Exists(visible_shares)) & ~own]
+        statuses = (member_status,) if member_status in MemberStatus.values else tuple(MemberStatus.values)
+        return [_Part(shared & ~own, statuses)]
+    visible = (MemberStatus.ACCEPTED, MemberStatus.PENDING)
+    return [_Part(own), _Part(public & ~own), _Part(shared & ~own, visible)]
 
 
 def listed_image_parts(
@@ -118,7 +188,9 @@ def listed_image_parts(
     qs = Image.objects.select_related("owner")
     if not show_hidden:
         qs = qs.filter(os_hidden=False)
-    return [_with_my_status(scope, qs.filter(where)) for where in _listed_parts(scope, tab, member_status)]
+    return [
+        _with_my_status(scope, part.queryset(scope, qs)) for part in _listed_parts(scope, tab, member_status)
+    ]
 
 
 def listed_images(
@@ -129,7 +201,7 @@ def listed_images(
     show_hidden: bool = False,
 ) -> QuerySet[Image]:
     """The images one tab of the Images page lists for the project."""
-    where = reduce(operator.or_, _listed_parts(scope, tab, member_status))
+    where = reduce(operator.or_, [part.q(scope) for part in _listed_parts(scope, tab, member_status)])
     qs = Image.objects.select_related("owner").filter(where)
     if not show_hidden:
         qs = qs.filter(os_hidden=False)
@@ -358,31 +430,34 @@ API_VISIBILITIES = ("public", "private", "shared", "community", "all")
 API_MEMBER_STATUSES = (*MemberStatus.values, "all")
 
 
-def _api_listed_parts(scope: Scope, visibility: str | None, member_status: str | None) -> list[Q]:
-    """The filter of each part of the API's list: disjoint, and together exactly the list."""
+def _api_listed_parts(scope: Scope, visibility: str | None, member_status: str | None) -> list[_Part]:
+    """Each part of the API's list: disjoint, and together exactly the list."""
     if member_status == "all":
-        statuses = MemberStatus.values
+        statuses = tuple(MemberStatus.values)
     elif member_status in MemberStatus.values:
-        statuses = [member_status]
+        statuses = (member_status,)
     else:
-        statuses = [MemberStatus.ACCEPTED, MemberStatus.PENDING]
+        statuses = (MemberStatus.ACCEPTED, MemberStatus.PENDING)
     own = Q(owner_id=scope.project_id)
-    shared_with_me = Q(visibility=Visibility.SHARED) & Q(Exists(_memberships(scope, *statuses))) & ~own
+    shared_with_me = _Part(_visible_as(Visibility.SHARED) & ~own, statuses)
     if visibility == "public":
-        return [Q(visibility=Visibility.PUBLIC)]
+        return [_Part(_visible_as(Visibility.PUBLIC))]
     if visibility == "community":
-        return [Q(visibility=Visibility.COMMUNITY)]
+        return [_Part(_visible_as(Visibility.COMMUNITY))]
     if visibility == "private":
         return [
-            Q(visibility=Visibility.PRIVATE) if scope.is_admin else own & Q(visibility=Visibility.PRIVATE)
+            _Part(
+                _visible_as(Visibility.PRIVATE) if scope.is_admin else own & _visible_as(Visibility.PRIVATE)
+            )
         ]
     if visibility == "shared":
-        return [own & Q(visibility=Visibility.SHARED), shared_with_me]
+        return [_Part(own & _visible_as(Visibility.SHARED)), shared_with_me]
     if visibility == "all":
         if scope.is_admin:
-            return [Q()]
-        return [own, Q(visibility__in=[Visibility.PUBLIC, Visibility.COMMUNITY]) & ~own, shared_with_me]
-    return [own, Q(visibility=Visibility.PUBLIC) & ~own, shared_with_me]
+            return [_Part(Q())]
+        everyones = _visible_as(Visibility.PUBLIC, Visibility.COMMUNITY) & ~own
+        return [_Part(own), _Part(everyones), shared_with_me]
+    return [_Part(own), _Part(_visible_as(Visibility.PUBLIC) & ~own), shared_with_me]
 
 
 def api_listed_image_parts(
@@ -395,7 +470,7 @@ def api_listed_image_parts(
     """api_listed_images as disjoint parts (own, public…, shared with me): see listed_image_parts.
     Only the image rows: an API document names its owner by id and has no share status."""
     qs = Image.objects.filter(os_hidden=hidden)
-    return [qs.filter(where) for where in _api_listed_parts(scope, visibility, member_status)]
+    return [part.queryset(scope, qs) for part in _api_listed_parts(scope, visibility, member_status)]
 
 
 def api_listed_images(
@@ -412,7 +487,9 @@ def api_listed_images(
     `visibility=all` lists community images next to the rest; a platform admin's `all` is every
     image. os_hidden images are listed only when asked for (hidden=True lists only them).
     """
-    where = reduce(operator.or_, _api_listed_parts(scope, visibility, member_status))
+    where = reduce(
+        operator.or_, [part.q(scope) for part in _api_listed_parts(scope, visibility, member_status)]
+    )
     qs = Image.objects.select_related("owner").filter(where).filter(os_hidden=hidden)
     return _with_my_status(scope, qs)
 

@@ -346,9 +346,14 @@ def _image_id(name: str, raw: str) -> str:
         raise ApiError(400, f"{name} must be an image ID (a UUID), not {raw[:40]!r}.") from None
 
 
-def _sort_annotations(order: list[tuple[str, str]]) -> dict:
-    """sort_0, sort_1…: the sort keys as columns (the UNION of the list's parts orders by them)."""
-    return {f"sort_{i}": SORT_KEYS[key] for i, (key, _) in enumerate(order)}
+def _sort_annotations(order: list[tuple[str, str]], part: QuerySet[Image] | None = None) -> dict:
+    """sort_0, sort_1…: the sort keys as columns (the UNION of the list's parts orders by them);
+    for a part of the list, as that part is read in order (access.share_sort_key)."""
+
+    def key_of(key: str):
+        return (part is not None and access.share_sort_key(part, key)) or SORT_KEYS[key]
+
+    return {f"sort_{i}": key_of(key) for i, (key, _) in enumerate(order)}
 
 
 def _after_marker(
@@ -386,7 +391,7 @@ def images(request: ScopedRequest) -> HttpResponse:
     )
     order = _sort_order(request)
     annotations = _sort_annotations(order)
-    parts = [qs.annotate(**annotations) for qs in _filtered(request, scope)]
+    parts = [qs.annotate(**_sort_annotations(order, qs)) for qs in _filtered(request, scope)]
     if "marker" in request.GET:
         parts = _after_marker(scope, parts, request.GET["marker"], order)
     by = [

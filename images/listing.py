@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString
 
 from dashboard.compiled import CompiledQuery
 
+from .access import share_sort_key
 from .models import Image, Status, Visibility
 
 SORTS = {"name": "name", "created": "created_at", "size": "size"}
@@ -32,7 +33,7 @@ class Page:
     next_cursor: str | None
 
 
-def _sort_expression(sort: str, *, match_first: bool = False):
+def _sort_expression(sort: str, part: QuerySet, *, match_first: bool = False):
     if sort == "size":
         # Images without data have no size yet: they sort as the smallest.
         return Coalesce(F("size"), Value(-1))
@@ -41,7 +42,8 @@ def _sort_expression(sort: str, *, match_first: bool = False):
         return Concat(F("name"), Value(""))
     if match_first:
         return ExpressionWrapper(F(SORTS[sort]) + Value(timedelta(0)), output_field=DateTimeField())
-    return F(SORTS[sort])
+    # The part "shared with me" sorts by the member rows' copy of the key (access.share_sort_key).
+    return share_sort_key(part, SORTS[sort]) or F(SORTS[sort])
 
 
 CURSOR_SALT = "images.listing.cursor"
@@ -99,7 +101,7 @@ def paginate(
     order = ("-sort_value", "-pk") if descending else ("sort_value", "pk")
 
     def part_page(part: QuerySet) -> QuerySet:
-        part = part.annotate(sort_value=_sort_expression(sort, match_first=match_first))
+        part = part.annotate(sort_value=_sort_expression(sort, part, match_first=match_first))
         if position is not None:
             value, pk = position
             beyond = "lt" if descending else "gt"
@@ -147,7 +149,7 @@ def _first_page_query(project_id: str, variant: tuple) -> QuerySet:
     scope = access._stand_in(project_id, None, False)
     parts = access.listed_image_parts(scope, tab=tab, member_status=member_status, show_hidden=show_hidden)
     order = ("-sort_value", "-pk") if direction == "desc" else ("sort_value", "pk")
-    parts = [part.annotate(sort_value=_sort_expression(sort)) for part in parts]
+    parts = [part.annotate(sort_value=_sort_expression(sort, part)) for part in parts]
     return first_rows_query(parts, order, size + 1)
 
 

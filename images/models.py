@@ -115,6 +115,12 @@ class ImageMember(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Copies of the image's sort keys, kept equal to them by the database itself (triggers of
+    # images/migrations/0008_member_sort_keys.py, on every insert here and every change of the
+    # image's name), so that a project's shares can be read in the list's order from an index
+    # and the read stops after one page (access.listed_image_parts). Never set them here.
+    image_name = models.CharField(max_length=255, blank=True, default="", editable=False)
+    image_created_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["image", "member"], name="unique_image_member")]
@@ -122,6 +128,10 @@ class ImageMember(models.Model):
             # "Shared with me", the catalog's shares and the pending badge: a project's shares by
             # status, with the image id so that reading them needs no table access.
             models.Index(fields=["member", "status", "image"], name="member_project_status"),
+            # A project's shares in the order of the image lists: by name (the pages), newest
+            # first (the Image API), walked until a page is full.
+            models.Index(fields=["member", "image_name", "image"], name="member_image_name"),
+            models.Index(fields=["member", "image_created_at", "image"], name="member_image_created"),
         ]
 
     def __str__(self) -> str:

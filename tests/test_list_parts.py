@@ -2,14 +2,16 @@
 exactly the lists the rules define: same images, no image twice, same pages in the same order."""
 
 import itertools
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from dashboard.identity import scopes_for
 from images import access
 from images.access import Tab
 from images.listing import DIRECTIONS, SORTS, paginate
-from images.models import MemberStatus, Visibility
+from images.models import Image, ImageMember, MemberStatus, Visibility
 
 VISIBILITIES = [Visibility.PRIVATE, Visibility.SHARED, Visibility.COMMUNITY, Visibility.PUBLIC]
 STATUSES = [None, MemberStatus.PENDING, MemberStatus.ACCEPTED, MemberStatus.REJECTED]
@@ -94,3 +96,33 @@ def test_it_pages_through_the_parts_as_through_the_whole_list(mixed_world, bob, 
         by_parts, by_whole = _walk(parts, sort, direction), _walk(whole, sort, direction)
         assert by_parts == by_whole
         assert len(by_parts) == whole.count() > 4
+
+
+def test_the_shares_keep_their_images_sort_keys(make_image, bob, app_team, data_team):
+    """The part "shared with me" is read in the order of the member rows' copies of their images'
+    name and creation time (ImageMember.image_name, image_created_at), which the database keeps
+    equal to the image's whatever writes it: a share made, an image renamed by save() or by an
+    UPDATE, its creation time changed. Paging by the parts stays paging by the rules."""
+    images = [
+        make_image(f"shared-{n}", visibility=Visibility.SHARED, members={app_team: MemberStatus.ACCEPTED})
+        for n in range(6)
+    ]
+    ImageMember.objects.create(image=images[0], member=data_team)
+    images[0].name = "zz-renamed-last"
+    images[0].save()
+    Image.objects.filter(pk=images[1].pk).update(name="aa-renamed-first")
+    Image.objects.filter(pk=images[2].pk).update(created_at=timezone.now() - timedelta(days=3))
+    copies = ImageMember.objects.values_list(
+        "image_name", "image_created_at", "image__name", "image__created_at"
+    )
+    assert copies.count() == 7
+    assert all(
+        (name, created) == (image_name, image_created) for name, created, image_name, image_created in copies
+    )
+    scope = scopes_for(bob, None)
+    parts = access.listed_image_parts(scope, tab=Tab.SHARED)
+    whole = access.listed_images(scope, tab=Tab.SHARED)
+    for sort, direction in itertools.product(["name", "created"], DIRECTIONS):
+        assert _walk(parts, sort, direction) == _walk(whole, sort, direction)
+    by_name = [pk for pk, _, _ in _walk(parts, "name", "asc")]
+    assert by_name[0] == images[1].pk and by_name[-1] == images[0].pk
