@@ -254,10 +254,30 @@ def _require_members_view(scope: Scope, image: Image) -> None:
         raise PermissionDenied("Only the owner project can see who an image is shared with.")
 
 
-def members_of(scope: Scope, image: Image) -> QuerySet[ImageMember]:
-    _require_members_view(scope, image)
+def _members_of_query(image_id: UUID) -> QuerySet[ImageMember]:
     live = ExpressionWrapper(LIVE_SHARE, output_field=BooleanField())
-    return image.members.select_related("member").annotate(live=live).order_by("member__name")
+    return (
+        ImageMember.objects.filter(image_id=image_id)
+        .select_related("member")
+        .annotate(live=live)
+        .order_by("member__name")
+    )
+
+
+def members_of(scope: Scope, image: Image) -> QuerySet[ImageMember]:
+    """The image's members, each with `live` (its share has not expired), by project name."""
+    _require_members_view(scope, image)
+    return _members_of_query(image.pk)
+
+
+# members_of as a list, built and compiled once: the Members tab reads it on every view.
+_members_of: CompiledQuery[ImageMember] = CompiledQuery(_members_of_query, image_id=UUID)
+
+
+def member_list(scope: Scope, image: Image) -> list[ImageMember]:
+    """members_of(scope, image), run by a query built and compiled once."""
+    _require_members_view(scope, image)
+    return _members_of.rows(image_id=image.pk)
 
 
 def membership(scope: Scope, image: Image) -> ImageMember | None:
@@ -269,10 +289,19 @@ def membership(scope: Scope, image: Image) -> ImageMember | None:
         return None
     cache: dict[str, ImageMember | None] = image.__dict__.setdefault("_memberships", {})
     if scope.project_id not in cache:
-        cache[scope.project_id] = (
-            live_shares().filter(image=image, member_id=scope.project_id).select_related("member").first()
-        )
+        found = _membership.rows(image_id=image.pk, project_id=scope.project_id)
+        cache[scope.project_id] = found[0] if found else None
     return cache[scope.project_id]
+
+
+# The current project's live share of one image (membership), built and compiled once.
+_membership: CompiledQuery[ImageMember] = CompiledQuery(
+    lambda image_id, project_id: (
+        live_shares().filter(image_id=image_id, member_id=project_id).select_related("member").order_by("pk")[:1]
+    ),
+    image_id=UUID,
+    project_id=str,
+)
 
 
 def forget_membership(image: Image) -> None:

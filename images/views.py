@@ -19,7 +19,7 @@ from dashboard.decorators import project_required
 from dashboard.models import Project
 from dashboard.typing import ScopedRequest
 
-from . import access, quotas, services
+from . import access, presenters, quotas, services
 from .access import Tab
 from .forms import AddMemberForm, EditImageForm, ImageForm, MemberStatusForm
 from .listing import DIRECTIONS, SORTS, first_page, paginate
@@ -139,7 +139,8 @@ def _detail_context(request: ScopedRequest, image, tab: str, **extra) -> dict:
         "share_actions": SHARE_ACTIONS,
     }
     if tab == "members" and context["can_see_members"]:
-        context["members"] = list(access.members_of(scope, image))
+        context["members"] = access.member_list(scope, image)
+        context["member_rows"] = presenters.member_rows(image, context["members"], removable=context["can_edit"])
         context["member_room"] = quotas.member_room(len(context["members"]))
         context.setdefault("form", AddMemberForm())
     if tab == "activity" and context["can_see_members"]:

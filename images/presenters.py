@@ -1,0 +1,55 @@
+"""What the image's page shows of each row, computed in Python once per request.
+
+A template spends ~10 µs looking up an attribute of a model instance, ~45 µs on a `date` filter and
+~150 µs on a `{% url %}`; a Members tab of 20 rows did each dozens of times. Here each row becomes a
+dict of plain values (text, still escaped by the template), formatted as the filters they replace
+format them.
+"""
+
+from datetime import date, datetime
+from uuid import UUID
+
+from django.utils import timezone
+
+from dashboard.routes import Route
+
+from .models import Image, ImageMember, MemberStatus
+from .templatetags.share_dates import last_day
+
+STATUS_LABELS = dict(MemberStatus.choices)
+MEMBER_REMOVE = Route("images:member-remove", UUID, str)
+
+
+def iso_date(value: date) -> str:
+    """`value|date:"Y-m-d"`."""
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+
+
+def local(value: datetime, tz) -> datetime:
+    """What a template shows of an aware datetime: the time in the current time zone."""
+    return value.astimezone(tz) if timezone.is_aware(value) else value
+
+
+def member_rows(image: Image, members: list[ImageMember], *, removable: bool) -> list[dict]:
+    """The Members table's rows: the fields it shows, dates as `date:'c'` and `date:"Y-m-d H:i"`
+    write them, the share's last day as `last_day|date:"Y-m-d"`, and the Remove link's URL."""
+    tz = timezone.get_current_timezone()
+    rows = []
+    for m in members:
+        since = local(m.updated_at, tz)
+        row = {
+            "id": m.member_id,
+            "name": m.member.name,
+            "status": m.status,
+            "status_label": STATUS_LABELS.get(m.status, m.status),
+            "expires_at": None,
+            "live": m.live,  # type: ignore[attr-defined]
+            "since_iso": since.isoformat(),
+            "since": f"{iso_date(since)} {since.hour:02d}:{since.minute:02d}",
+            "remove_url": MEMBER_REMOVE(image.pk, m.member_id) if removable else None,
+        }
+        if m.expires_at is not None:
+            row["expires_at"] = local(m.expires_at, tz).isoformat()
+            row["last_day"] = iso_date(last_day(m.expires_at))  # type: ignore[arg-type]
+        rows.append(row)
+    return rows
