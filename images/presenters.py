@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from dashboard.routes import Route
 
-from .models import Image, ImageMember, MemberStatus
+from .models import Image, MemberStatus
 from .templatetags.share_dates import last_day
 
 STATUS_LABELS = dict(MemberStatus.choices)
@@ -30,26 +30,27 @@ def local(value: datetime, tz) -> datetime:
     return value.astimezone(tz) if timezone.is_aware(value) else value
 
 
-def member_rows(image: Image, members: list[ImageMember], *, removable: bool) -> list[dict]:
-    """The Members table's rows: the fields it shows, dates as `date:'c'` and `date:"Y-m-d H:i"`
-    write them, the share's last day as `last_day|date:"Y-m-d"`, and the Remove link's URL."""
+def member_rows(image: Image, members: list[dict], *, removable: bool) -> list[dict]:
+    """The Members table's rows from access.member_list: the dates as `date:'c'` and
+    `date:"Y-m-d H:i"` write them, the share's last day as `last_day|date:"Y-m-d"`, and the URL
+    of the Remove link."""
     tz = timezone.get_current_timezone()
     rows = []
     for m in members:
-        since = local(m.updated_at, tz)
+        since = local(m["updated_at"], tz)
         row = {
-            "id": m.member_id,
-            "name": m.member.name,
-            "status": m.status,
-            "status_label": STATUS_LABELS.get(m.status, m.status),
+            "id": m["member_id"],
+            "name": m["member__name"],
+            "status": m["status"],
+            "status_label": STATUS_LABELS.get(m["status"], m["status"]),
             "expires_at": None,
-            "live": m.live,  # type: ignore[attr-defined]
+            "live": m["live"],
             "since_iso": since.isoformat(),
             "since": f"{iso_date(since)} {since.hour:02d}:{since.minute:02d}",
-            "remove_url": MEMBER_REMOVE(image.pk, m.member_id) if removable else None,
+            "remove_url": MEMBER_REMOVE(image.pk, m["member_id"]) if removable else None,
         }
-        if m.expires_at is not None:
-            row["expires_at"] = local(m.expires_at, tz).isoformat()
-            row["last_day"] = iso_date(last_day(m.expires_at))  # type: ignore[arg-type]
+        if m["expires_at"] is not None:
+            row["expires_at"] = local(m["expires_at"], tz).isoformat()
+            row["last_day"] = iso_date(last_day(m["expires_at"]))  # type: ignore[arg-type]
         rows.append(row)
     return rows

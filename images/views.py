@@ -139,8 +139,8 @@ def _detail_context(request: ScopedRequest, image, tab: str, **extra) -> dict:
         "share_actions": SHARE_ACTIONS,
     }
     if tab == "members" and context["can_see_members"]:
-        context["members"] = access.member_list(scope, image)
-        context["member_rows"] = presenters.member_rows(image, context["members"], removable=context["can_edit"])
+        members = access.member_list(scope, image)
+        context["members"] = presenters.member_rows(image, members, removable=context["can_edit"])
         context["member_room"] = quotas.member_room(len(context["members"]))
         context.setdefault("form", AddMemberForm())
     if tab == "activity" and context["can_see_members"]:
