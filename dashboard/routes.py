@@ -78,8 +78,9 @@ def url(viewname: str, *args: object) -> str:
     """reverse(viewname, args=args), by a Route when every argument is a UUID or a string."""
     kinds = tuple(type(arg) for arg in args)
     key = (viewname, kinds)
-    route = _routes.get(key, False)
-    if route is False:
+    if key in _routes:
+        route = _routes[key]
+    else:
         try:
             route = Route(viewname, *kinds)
             route.pieces()

@@ -301,7 +301,10 @@ def membership(scope: Scope, image: Image) -> ImageMember | None:
 # The current project's live share of one image (membership), built and compiled once.
 _membership: CompiledQuery[ImageMember] = CompiledQuery(
     lambda image_id, project_id: (
-        live_shares().filter(image_id=image_id, member_id=project_id).select_related("member").order_by("pk")[:1]
+        live_shares()
+        .filter(image_id=image_id, member_id=project_id)
+        .select_related("member")
+        .order_by("pk")[:1]
     ),
     image_id=UUID,
     project_id=str,

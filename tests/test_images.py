@@ -293,7 +293,9 @@ def test_it_escapes_hostile_member_names_and_ids_in_the_rows_and_their_links(cli
     from dashboard.models import Project
 
     hostile = Project.objects.create(id='a"b<c>&d e', name='"><script>alert(1)</script>')
-    image = make_image("golden-ubuntu", visibility=Visibility.SHARED, members={hostile: MemberStatus.ACCEPTED})
+    image = make_image(
+        "golden-ubuntu", visibility=Visibility.SHARED, members={hostile: MemberStatus.ACCEPTED}
+    )
     image.members.update(expires_at=timezone.now() + timedelta(days=3))
 
     html = client_alice.get(f"/project/images/{image.pk}/?tab=members").content.decode()

@@ -11,7 +11,15 @@ from dashboard.routes import Route
 
 IMAGE = uuid.UUID("0b8e5c52-3c1e-4c55-9d7e-5d0c7a1b2c3d")
 # Project IDs as the str converter takes them: plain, and every kind of character reverse() quotes.
-PROJECT_IDS = ["f2e9702d11e9cdaa6e6981a35d3d9e56", "a b", "ü-é", "50%", "a?b#c", "a&b<c>\"d'", "~:@!$()*+,;=._-"]
+PROJECT_IDS = [
+    "f2e9702d11e9cdaa6e6981a35d3d9e56",
+    "a b",
+    "ü-é",
+    "50%",
+    "a?b#c",
+    "a&b<c>\"d'",
+    "~:@!$()*+,;=._-",
+]
 
 
 @pytest.mark.parametrize("project_id", PROJECT_IDS)
@@ -54,7 +62,11 @@ def test_a_route_follows_the_script_prefix():
 @pytest.mark.parametrize("autoescape", ["on", "off"])
 def test_the_route_tag_renders_what_the_url_tag_renders(autoescape):
     engine = engines["django"]
-    source = "{% load routes %}{% autoescape " + autoescape + " %}[{% TAG 'images:member-remove' image p %}]{% endautoescape %}"
+    source = (
+        "{% load routes %}{% autoescape "
+        + autoescape
+        + " %}[{% TAG 'images:member-remove' image p %}]{% endautoescape %}"
+    )
     for project_id in PROJECT_IDS:
         context = {"image": IMAGE, "p": project_id}
         url = engine.from_string(source.replace("TAG", "url")).render(context)
