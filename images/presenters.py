@@ -9,14 +9,17 @@ format them.
 from datetime import date, datetime
 from uuid import UUID
 
-from django.utils import timezone
+from django.template.defaultfilters import filesizeformat
+from django.utils import formats, timezone
 
 from dashboard.routes import Route
 
-from .models import Image, MemberStatus
+from .models import Image, MemberStatus, Status, Visibility
 from .templatetags.share_dates import last_day
 
 STATUS_LABELS = dict(MemberStatus.choices)
+VISIBILITY_LABELS = dict(Visibility.choices)
+IMAGE_STATUS_LABELS = dict(Status.choices)
 MEMBER_REMOVE = Route("images:member-remove", UUID, str)
 
 
@@ -28,6 +31,38 @@ def iso_date(value: date) -> str:
 def local(value: datetime, tz) -> datetime:
     """What a template shows of an aware datetime: the time in the current time zone."""
     return value.astimezone(tz) if timezone.is_aware(value) else value
+
+
+def _timestamp(value: datetime, tz) -> tuple[str, str]:
+    """`value|date:'c'` and `value|date:"Y-m-d H:i:s"`."""
+    shown = local(value, tz)
+    return shown.isoformat(), f"{iso_date(shown)} {shown.hour:02d}:{shown.minute:02d}:{shown.second:02d}"
+
+
+def image_facts(image: Image) -> dict:
+    """The page head's and the Overview's facts about the image, as the template's filters wrote
+    them (`get_…_display`, `yesno:"Yes,No"`, `default:"—"`, `filesizeformat`, `date`)."""
+    tz = timezone.get_current_timezone()
+    created_iso, created = _timestamp(image.created_at, tz)
+    updated_iso, updated = _timestamp(image.updated_at, tz)
+    size, virtual_size = image.size, image.virtual_size
+    return {
+        "name": image.display_name,
+        "owner": image.owner.name,
+        "visibility": VISIBILITY_LABELS.get(image.visibility, image.visibility),
+        "status": IMAGE_STATUS_LABELS.get(image.status, image.status),
+        "protected": "Yes" if image.protected else "No",
+        "hidden": "Yes" if image.os_hidden else "No",
+        "disk_format": image.disk_format or "—",
+        "container_format": image.container_format or "—",
+        "size": "—" if size is None else f"{filesizeformat(size)} ({formats.localize(size)} bytes)",
+        "virtual_size": "—" if virtual_size is None else filesizeformat(virtual_size),
+        "checksum": image.checksum or "—",
+        "created_iso": created_iso,
+        "created": created,
+        "updated_iso": updated_iso,
+        "updated": updated,
+    }
 
 
 def member_rows(image: Image, members: list[dict], *, removable: bool) -> list[dict]:

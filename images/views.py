@@ -127,6 +127,7 @@ def _detail_context(request: ScopedRequest, image, tab: str, **extra) -> dict:
     scope = request.scope
     context = {
         "image": image,
+        "facts": presenters.image_facts(image),
         "tab": tab,
         "can_edit": access.can_edit(scope, image),
         "can_deactivate": access.can_deactivate(scope, image),
