@@ -326,10 +326,34 @@ def _require_members_view(scope: Scope, image: Image) -> None:
         raise PermissionDenied("Only the owner project can see who an image is shared with.")
 
 
-def members_of(scope: Scope, image: Image) -> QuerySet[ImageMember]:
-    _require_members_view(scope, image)
+def _members_of_query(image_id: UUID) -> QuerySet[ImageMember]:
     live = ExpressionWrapper(LIVE_SHARE, output_field=BooleanField())
-    return image.members.select_related("member").annotate(live=live).order_by("member__name")
+    return (
+        ImageMember.objects.filter(image_id=image_id)
+        .select_related("member")
+        .annotate(live=live)
+        .order_by("member__name")
+    )
+
+
+def members_of(scope: Scope, image: Image) -> QuerySet[ImageMember]:
+    """The image's members, each with `live` (its share has not expired), by project name."""
+    _require_members_view(scope, image)
+    return _members_of_query(image.pk)
+
+
+# What the Members tab shows of members_of, as plain values (no model instances), built and
+# compiled once: the tab reads it on every view.
+MEMBER_LIST_FIELDS = ("member_id", "member__name", "status", "expires_at", "updated_at", "live")
+_member_list: CompiledQuery = CompiledQuery(
+    lambda image_id: _members_of_query(image_id).values(*MEMBER_LIST_FIELDS), image_id=UUID
+)
+
+
+def member_list(scope: Scope, image: Image) -> list[dict]:
+    """members_of(scope, image) as dicts of MEMBER_LIST_FIELDS, by a query compiled once."""
+    _require_members_view(scope, image)
+    return _member_list.rows(image_id=image.pk)
 
 
 def membership(scope: Scope, image: Image) -> ImageMember | None:
@@ -341,10 +365,22 @@ def membership(scope: Scope, image: Image) -> ImageMember | None:
         return None
     cache: dict[str, ImageMember | None] = image.__dict__.setdefault("_memberships", {})
     if scope.project_id not in cache:
-        cache[scope.project_id] = (
-            live_shares().filter(image=image, member_id=scope.project_id).select_related("member").first()
-        )
+        found = _membership.rows(image_id=image.pk, project_id=scope.project_id)
+        cache[scope.project_id] = found[0] if found else None
     return cache[scope.project_id]
+
+
+# The current project's live share of one image (membership), built and compiled once.
+_membership: CompiledQuery[ImageMember] = CompiledQuery(
+    lambda image_id, project_id: (
+        live_shares()
+        .filter(image_id=image_id, member_id=project_id)
+        .select_related("member")
+        .order_by("pk")[:1]
+    ),
+    image_id=UUID,
+    project_id=str,
+)
 
 
 def forget_membership(image: Image) -> None:

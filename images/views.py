@@ -19,7 +19,7 @@ from dashboard.decorators import project_required
 from dashboard.models import Project
 from dashboard.typing import ScopedRequest
 
-from . import access, quotas, services
+from . import access, presenters, quotas, services
 from .access import Tab
 from .forms import AddMemberForm, EditImageForm, ImageForm, MemberStatusForm
 from .listing import DIRECTIONS, SORTS, first_page, image_rows, paginate
@@ -129,6 +129,7 @@ def _detail_context(request: ScopedRequest, image, tab: str, **extra) -> dict:
     scope = request.scope
     context = {
         "image": image,
+        "facts": presenters.image_facts(image),
         "tab": tab,
         "can_edit": access.can_edit(scope, image),
         "can_deactivate": access.can_deactivate(scope, image),
@@ -141,7 +142,8 @@ def _detail_context(request: ScopedRequest, image, tab: str, **extra) -> dict:
         "share_actions": SHARE_ACTIONS,
     }
     if tab == "members" and context["can_see_members"]:
-        context["members"] = list(access.members_of(scope, image))
+        members = access.member_list(scope, image)
+        context["members"] = presenters.member_rows(image, members, removable=context["can_edit"])
         context["member_room"] = quotas.member_room(len(context["members"]))
         context.setdefault("form", AddMemberForm())
     if tab == "activity" and context["can_see_members"]:

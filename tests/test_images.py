@@ -321,6 +321,31 @@ def test_it_escapes_a_project_name_with_html_in_the_member_list(client_alice, ma
     assert "&lt;i&gt;evil&lt;/i&gt;" in html
 
 
+def test_it_escapes_hostile_member_names_and_ids_in_the_rows_and_their_links(client_alice, make_image, db):
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+    from django.utils.html import escape
+
+    from dashboard.models import Project
+
+    hostile = Project.objects.create(id='a"b<c>&d e', name='"><script>alert(1)</script>')
+    image = make_image(
+        "golden-ubuntu", visibility=Visibility.SHARED, members={hostile: MemberStatus.ACCEPTED}
+    )
+    image.members.update(expires_at=timezone.now() + timedelta(days=3))
+
+    html = client_alice.get(f"/project/images/{image.pk}/?tab=members").content.decode()
+
+    assert "<script>alert(1)" not in html
+    assert 'aria-label="Remove &quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in html
+    assert '<tr id="member-a&quot;b&lt;c&gt;&amp;d e">' in html
+    url = escape(reverse("images:member-remove", args=[image.pk, hostile.pk]))
+    assert f'href="{url}"' in html and f'hx-get="{url}"' in html
+    assert "until the end of <time datetime=" in html
+
+
 # Readers
 
 
