@@ -1,8 +1,9 @@
-from functools import cache, lru_cache
+from functools import cache
 
 from django.http import HttpRequest
-from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString
+
+from dashboard import routes
 
 # The header's and side navigation's links, by the name base.html uses for each.
 NAV_URLS = {
@@ -18,17 +19,16 @@ NAV_URLS = {
 }
 
 
-@lru_cache(maxsize=8)
-def nav_urls(script_prefix: str) -> dict[str, SafeString]:
-    """NAV_URLS reversed once per process and URL prefix (reverse() reads this request's prefix),
-    not on every page. A reversed URL is already quoted: it holds no markup."""
-    return {key: SafeString(reverse(name)) for key, name in NAV_URLS.items()}
+def nav_urls() -> dict[str, SafeString]:
+    """NAV_URLS by routes reversed once per process (dashboard.routes), not on every page. A
+    reversed URL is already quoted: it holds no markup."""
+    return {key: SafeString(routes.url(name)) for key, name in NAV_URLS.items()}
 
 
 def shell(request: HttpRequest) -> dict:
     """The header: navigation links, current project, switcher, pending-share and unread badges
     (one count query, when shown)."""
-    nav = nav_urls(get_script_prefix())
+    nav = nav_urls()
     scope = getattr(request, "scope", None)
     if scope is None:
         return {"scope": None, "nav": nav}

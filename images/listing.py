@@ -1,27 +1,19 @@
 """Sorting and keyset pagination for image lists (no OFFSET: page N costs what page 1 costs)."""
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
-from functools import lru_cache
-from typing import TypedDict
+from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core import signing
 from django.core.exceptions import BadRequest
 from django.db import connections
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Concat
-from django.template.defaultfilters import filesizeformat
-from django.urls import get_script_prefix, reverse
-from django.utils import timezone
-from django.utils.safestring import SafeString
 
 from dashboard.compiled import CompiledQuery
 
 from .access import share_sort_key
-from .models import Image, Status, Visibility
 
 SORTS = {"name": "name", "created": "created_at", "size": "size"}
 DIRECTIONS = ("asc", "desc")
@@ -175,86 +167,3 @@ def first_page(
     return _page(
         _first_pages.rows(variant=variant, project_id=project_id), size, sort=sort, direction=direction
     )
-
-
-# What one row of the Images page shows, worked out once per row in Python: the template only
-# places these values (each still escaped there unless made here from the image's id, its
-# timestamps or its size, which hold no markup).
-
-
-class ImageRow(TypedDict):
-    pk: SafeString
-    url: SafeString
-    respond_url: SafeString
-    name: str
-    owner: str
-    owned: bool
-    os_hidden: bool
-    protected: bool
-    visibility: str
-    visibility_label: str
-    status_label: str
-    my_status: str | None
-    my_status_label: str
-    disk_format: str
-    size: str
-    created_iso: SafeString
-    created: SafeString
-
-
-VISIBILITY_LABELS = dict(Visibility.choices)
-STATUS_LABELS = dict(Status.choices)
-_URL_ID = uuid.UUID(int=0)
-
-
-@lru_cache(maxsize=32)
-def _url_around_id(name: str, script_prefix: str) -> tuple[str, str]:
-    """reverse(name, args=[id]) as the text before and after the id: one reverse() per process
-    and URL prefix, instead of one per row (the prefix is this request's, as reverse() reads it)."""
-    before, after = reverse(name, args=[_URL_ID]).split(str(_URL_ID))
-    return before, after
-
-
-def _date_texts(value: datetime, tz: tzinfo | None) -> tuple[SafeString, SafeString]:
-    """The `date:"c"` and `date:"Y-m-d H:i"` filters' output, in the current time zone."""
-    if tz is not None and timezone.is_aware(value):
-        value = value.astimezone(tz)
-    return SafeString(value.isoformat()), SafeString(
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
-    )
-
-
-def image_rows(images: Iterable[Image], *, project_id: str) -> list[ImageRow]:
-    """The Images page's rows for images read by access.listed_image_parts (owner joined,
-    my_status annotated), for the project project_id."""
-    prefix = get_script_prefix()
-    detail_before, detail_after = _url_around_id("images:detail", prefix)
-    respond_before, respond_after = _url_around_id("images:share-respond", prefix)
-    tz = timezone.get_current_timezone() if settings.USE_TZ else None
-    rows = []
-    for image in images:
-        pk = str(image.pk)
-        my_status = getattr(image, "my_status", None)
-        created_iso, created = _date_texts(image.created_at, tz)
-        rows.append(
-            ImageRow(
-                pk=SafeString(pk),
-                url=SafeString(f"{detail_before}{pk}{detail_after}"),
-                respond_url=SafeString(f"{respond_before}{pk}{respond_after}"),
-                name=image.display_name,
-                owner=image.owner.name,
-                owned=image.owner_id == project_id,
-                os_hidden=image.os_hidden,
-                protected=image.protected,
-                visibility=image.visibility,
-                visibility_label=VISIBILITY_LABELS.get(image.visibility, image.visibility),
-                status_label=STATUS_LABELS.get(image.status, image.status),
-                my_status=my_status,
-                my_status_label=my_status[:1].upper() + my_status[1:] if my_status else "",
-                disk_format=image.disk_format or "—",
-                size="—" if image.size is None else filesizeformat(image.size),
-                created_iso=created_iso,
-                created=created,
-            )
-        )
-    return rows

@@ -1,4 +1,4 @@
-"""What the image's page shows of each row, computed in Python once per request.
+"""What the Images page and the image's page show of each row, computed in Python once per request.
 
 A template spends ~10 µs looking up an attribute of a model instance, ~45 µs on a `date` filter and
 ~150 µs on a `{% url %}`; a Members tab of 20 rows did each dozens of times. Here each row becomes a
@@ -6,11 +6,14 @@ dict of plain values (text, still escaped by the template), formatted as the fil
 format them.
 """
 
+from collections.abc import Iterable
 from datetime import date, datetime
+from typing import TypedDict
 from uuid import UUID
 
 from django.template.defaultfilters import filesizeformat
 from django.utils import formats, timezone
+from django.utils.safestring import SafeString
 
 from dashboard.routes import Route
 
@@ -21,11 +24,18 @@ STATUS_LABELS = dict(MemberStatus.choices)
 VISIBILITY_LABELS = dict(Visibility.choices)
 IMAGE_STATUS_LABELS = dict(Status.choices)
 MEMBER_REMOVE = Route("images:member-remove", UUID, str)
+IMAGE_DETAIL = Route("images:detail", UUID)
+SHARE_RESPOND = Route("images:share-respond", UUID)
 
 
 def iso_date(value: date) -> str:
     """`value|date:"Y-m-d"`."""
     return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+
+
+def minutes(value: datetime) -> str:
+    """`value|date:"Y-m-d H:i"`."""
+    return f"{iso_date(value)} {value.hour:02d}:{value.minute:02d}"
 
 
 def local(value: datetime, tz) -> datetime:
@@ -81,11 +91,67 @@ def member_rows(image: Image, members: list[dict], *, removable: bool) -> list[d
             "expires_at": None,
             "live": m["live"],
             "since_iso": since.isoformat(),
-            "since": f"{iso_date(since)} {since.hour:02d}:{since.minute:02d}",
+            "since": minutes(since),
             "remove_url": MEMBER_REMOVE(image.pk, m["member_id"]) if removable else None,
         }
         if m["expires_at"] is not None:
             row["expires_at"] = local(m["expires_at"], tz).isoformat()
             row["last_day"] = iso_date(last_day(m["expires_at"]))  # type: ignore[arg-type]
         rows.append(row)
+    return rows
+
+
+class ImageRow(TypedDict):
+    """One row of the Images page. The template escapes every value but those made here from the
+    image's id, its timestamps or a route (SafeString: they hold no markup)."""
+
+    pk: SafeString
+    url: SafeString
+    respond_url: SafeString
+    name: str
+    owner: str
+    owned: bool
+    os_hidden: bool
+    protected: bool
+    visibility: str
+    visibility_label: str
+    status_label: str
+    my_status: str | None
+    my_status_label: str
+    disk_format: str
+    size: str
+    created_iso: SafeString
+    created: SafeString
+
+
+def image_rows(images: Iterable[Image], *, project_id: str) -> list[ImageRow]:
+    """The Images page's rows for images read by access.listed_image_parts (owner joined,
+    my_status annotated), for the project project_id."""
+    tz = timezone.get_current_timezone()
+    rows = []
+    for image in images:
+        pk = str(image.pk)
+        my_status = getattr(image, "my_status", None)
+        created = local(image.created_at, tz)
+        rows.append(
+            ImageRow(
+                pk=SafeString(pk),
+                url=SafeString(IMAGE_DETAIL(image.pk)),
+                respond_url=SafeString(SHARE_RESPOND(image.pk)),
+                name=image.display_name,
+                owner=image.owner.name,
+                owned=image.owner_id == project_id,
+                os_hidden=image.os_hidden,
+                protected=image.protected,
+                visibility=image.visibility,
+                visibility_label=VISIBILITY_LABELS.get(image.visibility, image.visibility),
+                status_label=IMAGE_STATUS_LABELS.get(image.status, image.status),
+                my_status=my_status,
+                my_status_label=my_status[:1].upper() + my_status[1:] if my_status else "",
+                disk_format=image.disk_format or "—",
+                size="—" if image.size is None else filesizeformat(image.size),
+                created_iso=SafeString(created.isoformat()),
+                created=SafeString(minutes(created)),
+            )
+        )
     return rows

@@ -22,7 +22,7 @@ from dashboard.typing import ScopedRequest
 from . import access, presenters, quotas, services
 from .access import Tab
 from .forms import AddMemberForm, EditImageForm, ImageForm, MemberStatusForm
-from .listing import DIRECTIONS, SORTS, first_page, image_rows, paginate
+from .listing import DIRECTIONS, SORTS, first_page, paginate
 from .models import MemberStatus, Visibility
 
 SHARE_ACTIONS = [("accepted", "Accept"), ("rejected", "Reject"), ("pending", "Back to pending")]
@@ -85,7 +85,7 @@ def image_list(request: ScopedRequest) -> HttpResponse:
     context = {
         "params": params,
         "page": page,
-        "rows": image_rows(page.rows, project_id=scope.project_id) if page is not None else [],
+        "rows": presenters.image_rows(page.rows, project_id=scope.project_id) if page is not None else [],
         "next_path": request.get_full_path(),
         "tabs": TABS,
         "status_choices": MemberStatus.choices,
@@ -342,7 +342,7 @@ def share_respond(request: ScopedRequest, image_id: UUID) -> HttpResponse:
         "image": image,
         "share": access.membership(scope, image),
         "can_respond": access.can_answer_shares(scope),
-        "row": image_rows([image], project_id=scope.project_id)[0],
+        "row": presenters.image_rows([image], project_id=scope.project_id)[0],
         "next_path": request.get_full_path(),
         "params": _list_params(request),
         "pending_count": access.pending_share_count(scope),

@@ -1,4 +1,4 @@
-"""The Images page's rows worked out in Python (images.listing.image_rows) and the compiled session
+"""The Images page's rows worked out in Python (images.presenters.image_rows) and the compiled session
 read (dashboard.sessions): the same output and behaviour as what they replace."""
 
 from datetime import UTC, datetime, timedelta
@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from dashboard.sessions import SessionStore
 from images import access
-from images.listing import image_rows
 from images.models import MemberStatus, Visibility
+from images.presenters import image_rows
 
 
 @pytest.mark.parametrize(
