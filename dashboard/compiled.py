@@ -14,9 +14,9 @@ this only skips rebuilding identical SQL. Any value that varies between calls mu
 use database-side expressions such as `Now()` for those.
 """
 
-import copy
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -71,18 +71,23 @@ class _Frozen:
             if not found:
                 raise ValueError(f"parameter {name!r} does not reach the SQL of {queryset.model.__name__}")
         frozen_class = type(
-            f"Frozen{type(self.compiler).__name__}", (type(self.compiler),), {"as_sql": _as_sql}
+            f"Frozen{type(self.compiler).__name__}",
+            (type(self.compiler),),
+            {"as_sql": _as_sql, "get_converters": _get_converters},
         )
         self.compiler_class = frozen_class
+        # The columns' converters, per connection (one per thread): the select list never changes.
+        self.converters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def queryset_for(self, values: dict[str, Any]) -> QuerySet:
         params = list(self.params)
         for index, name, produce in self.slots:
             params[index] = produce(values[name])
-        compiler = copy.copy(self.compiler)
-        compiler.__class__ = self.compiler_class
+        compiler: Any = object.__new__(self.compiler_class)  # a shallow copy, of the frozen class
+        compiler.__dict__ = self.compiler.__dict__.copy()
         compiler.connection = connections[self.queryset.db]  # this thread's connection
         compiler.frozen = (self.sql, tuple(params))
+        compiler.frozen_converters = self.converters
         qs = object.__new__(type(self.queryset))
         qs.__dict__ = self.queryset.__dict__.copy()
         qs.query = _FrozenQuery(self.queryset.query, compiler)  # type: ignore[assignment]
@@ -93,6 +98,19 @@ class _Frozen:
 
 def _as_sql(self, *args: Any, **kwargs: Any) -> tuple[str, tuple]:
     return self.frozen
+
+
+def _get_converters(self: Any, expressions: Any) -> dict:
+    """The compiler's own get_converters, worked out once per connection and select list (a
+    frozen query's never changes; its expressions are the same objects on every call)."""
+    per_connection = self.frozen_converters.get(self.connection)
+    if per_connection is None:
+        per_connection = self.frozen_converters[self.connection] = {}
+    key = tuple(map(id, expressions))
+    converters = per_connection.get(key)
+    if converters is None:
+        converters = per_connection[key] = super(type(self), self).get_converters(expressions)
+    return converters
 
 
 class _FrozenQuery:

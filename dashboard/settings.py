@@ -91,10 +91,12 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # The signed-in user, messages and htmx are the pages' business: the APIs (token only) skip
+    # them (dashboard.middleware.pages_only).
+    "dashboard.middleware.PageAuthenticationMiddleware",
+    "dashboard.middleware.PageMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "dashboard.middleware.PageHtmxMiddleware",
     "dashboard.middleware.ScopeMiddleware",
 ]
 

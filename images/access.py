@@ -541,17 +541,15 @@ def visible_members(scope: Scope, image: Image) -> QuerySet[ImageMember]:
     return rows.filter(member_id=scope.project_id)
 
 
+# The API's member documents name the member by ID: the member projects are joined for the order
+# only, not loaded.
 _all_members: CompiledQuery[ImageMember] = CompiledQuery(
-    lambda image_id: (
-        ImageMember.objects.filter(image_id=image_id).select_related("member").order_by("member__name")
-    ),
+    lambda image_id: ImageMember.objects.filter(image_id=image_id).order_by("member__name"),
     image_id=UUID,
 )
 _own_membership: CompiledQuery[ImageMember] = CompiledQuery(
-    lambda image_id, project_id: (
-        ImageMember.objects.filter(image_id=image_id, member_id=project_id)
-        .select_related("member")
-        .order_by("member__name")
+    lambda image_id, project_id: ImageMember.objects.filter(image_id=image_id, member_id=project_id).order_by(
+        "member__name"
     ),
     image_id=UUID,
     project_id=str,
@@ -559,7 +557,8 @@ _own_membership: CompiledQuery[ImageMember] = CompiledQuery(
 
 
 def visible_member_list(scope: Scope, image: Image) -> list[ImageMember]:
-    """visible_members(scope, image) as a list, by a query built and compiled once (the API's list)."""
+    """visible_members(scope, image) as a list, by a query built and compiled once (the API's list;
+    share.member is not loaded)."""
     if image.visibility != Visibility.SHARED:
         raise PermissionDenied("Only shared images have members.")
     if can_see_members(scope, image):

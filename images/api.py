@@ -24,12 +24,11 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
-    JsonResponse,
     StreamingHttpResponse,
     UnreadablePostError,
 )
 from django.urls import reverse
-from django.views.decorators.cache import never_cache
+from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -47,6 +46,15 @@ PATCH_TYPES = ("application/openstack-images-v2.1-json-patch", "application/open
 # Glance's limit_param_default and api_limit_max.
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 1000
+
+
+# What django.views.decorators.cache.never_cache sends, written once instead of merged per response.
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+
+def _json(body: Any, status: int = 200) -> HttpResponse:
+    """The body as JSON (json.dumps' own encoder: API documents hold only JSON types)."""
+    return HttpResponse(json.dumps(body), content_type="application/json", status=status)
 
 
 class ApiError(Exception):
@@ -73,10 +81,10 @@ def api_view(*methods: str, authenticated: bool = True) -> Callable:
     and every refusal (ServiceError, 404, 403, bad input) as a Glance-shaped error."""
 
     def decorate(view: Callable) -> Callable:
-        def wrapper(request: SessionRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        def answer(request: SessionRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             try:
                 if authenticated:
-                    token = token_find(request.headers.get("X-Auth-Token"))
+                    token = token_find(request.META.get("HTTP_X_AUTH_TOKEN"))
                     if token is None:
                         raise ApiError(
                             401, "Authenticate first: X-Auth-Token is missing, expired or revoked."
@@ -92,9 +100,19 @@ def api_view(*methods: str, authenticated: bool = True) -> Callable:
             except PermissionDenied as e:
                 return _error(request, 403, str(e) or "Forbidden.")
 
+        checked = require_http_methods(list(methods))(answer)
+
+        def wrapper(request: SessionRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            response = checked(request, *args, **kwargs)
+            # never_cache's headers: Expires now (unless set) and Cache-Control.
+            if "Expires" not in response.headers:
+                response.headers["Expires"] = http_date()
+            response.headers["Cache-Control"] = NEVER_CACHE
+            return response
+
         wrapper.__name__ = view.__name__
         wrapper.__doc__ = view.__doc__
-        return csrf_exempt(never_cache(require_http_methods(list(methods))(wrapper)))
+        return csrf_exempt(wrapper)
 
     return decorate
 
@@ -180,12 +198,12 @@ def _versions(request: HttpRequest) -> dict:
 
 @api_view("GET", "HEAD", authenticated=False)
 def versions(request: HttpRequest) -> HttpResponse:
-    return JsonResponse(_versions(request), status=300)
+    return _json(_versions(request), status=300)
 
 
 @api_view("GET", "HEAD", authenticated=False)
 def versions_list(request: HttpRequest) -> HttpResponse:
-    return JsonResponse(_versions(request))
+    return _json(_versions(request))
 
 
 # Images
@@ -383,7 +401,7 @@ def images(request: ScopedRequest) -> HttpResponse:
     scope = request.scope
     if request.method == "POST":
         image = services.image_create_from_document(scope=scope, document=_json_body(request))
-        response = JsonResponse(image_document(image), status=201)
+        response = _json(image_document(image), status=201)
         response["Location"] = request.build_absolute_uri(reverse("image-api:image", args=[image.pk]))
         return response
     limit = (
@@ -409,7 +427,7 @@ def images(request: ScopedRequest) -> HttpResponse:
     }
     if len(rows) > limit and limit > 0:
         body["next"] = "/v2/images?" + urlencode([*params, ("marker", str(rows[limit - 1].pk))])
-    return JsonResponse(body)
+    return _json(body)
 
 
 @api_view("GET", "PATCH", "DELETE")
@@ -426,7 +444,7 @@ def image(request: ScopedRequest, image_id: str) -> HttpResponse:
                 415, f"Unsupported Content-Type {content_type!r}: send a JSON patch as {PATCH_TYPES[0]}."
             )
         found = services.image_patch(scope=scope, image=found, operations=_json_body(request))
-    return JsonResponse(image_document(found))
+    return _json(image_document(found))
 
 
 @api_view("GET", "PUT")
@@ -504,9 +522,9 @@ def members(request: ScopedRequest, image_id: str) -> HttpResponse:
         if not isinstance(body, dict) or not isinstance(body.get("member"), str):
             raise ApiError(400, 'Give the project to share with: {"member": "<project ID>"}.')
         share = services.image_share(scope=scope, image=found, project_id=body["member"], make_shared=False)
-        return JsonResponse(member_document(share))
+        return _json(member_document(share))
     rows = [member_document(share) for share in access.visible_member_list(scope, found)]
-    return JsonResponse({"members": rows, "schema": "/v2/schemas/members"})
+    return _json({"members": rows, "schema": "/v2/schemas/members"})
 
 
 @api_view("GET", "PUT", "DELETE")
@@ -524,7 +542,7 @@ def member(request: ScopedRequest, image_id: str, member_id: str) -> HttpRespons
         share = services.member_set_status(
             scope=scope, image=found, project_id=share.member_id, status=str(body["status"])
         )
-    return JsonResponse(member_document(share))
+    return _json(member_document(share))
 
 
 # Quota usage
@@ -536,7 +554,7 @@ def usage(request: ScopedRequest) -> HttpResponse:
     limits = quotas.limits_from(ProjectQuota.objects.filter(project_id=project_id).first())
     used = quotas.usage_of(project_id)
     body = {key: {"limit": limits[key], "usage": used[key]} for key in quotas.NAMES}
-    return JsonResponse({"usage": body})
+    return _json({"usage": body})
 
 
 # Schemas
@@ -596,9 +614,9 @@ def _member_schema() -> dict:
 @api_view("GET")
 def schema(request: ScopedRequest, name: str) -> HttpResponse:
     if name == "image":
-        return JsonResponse(_image_schema())
+        return _json(_image_schema())
     if name == "member":
-        return JsonResponse(_member_schema())
+        return _json(_member_schema())
     if name == "images":
         body = {
             "name": "images",
@@ -614,7 +632,7 @@ def schema(request: ScopedRequest, name: str) -> HttpResponse:
                 {"rel": "describedby", "href": "{schema}"},
             ],
         }
-        return JsonResponse(body)
+        return _json(body)
     if name == "members":
         body = {
             "name": "members",
@@ -623,5 +641,5 @@ def schema(request: ScopedRequest, name: str) -> HttpResponse:
                 "schema": {"type": "string"},
             },
         }
-        return JsonResponse(body)
+        return _json(body)
     raise Http404(f"No schema named {name}.")
