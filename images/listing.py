@@ -1,5 +1,6 @@
 """Sorting and keyset pagination for image lists (no OFFSET: page N costs what page 1 costs)."""
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from django.core import signing
 from django.core.exceptions import BadRequest
 from django.db import connections
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Concat
 
 from dashboard.compiled import CompiledQuery
@@ -73,6 +75,7 @@ def paginate(
     direction: str,
     after: str | None,
     size: int,
+    search: str = "",
     match_first: bool = False,
 ) -> Page:
     """One page of qs in (sort, id) order, starting after the cursor; one query.
@@ -85,26 +88,71 @@ def paginate(
     the sort column's index until enough rows match. PostgreSQL assumes matches are spread evenly
     along that index, so for a common term that sorts late (community search for "ubuntu") it
     walks most of the index; sorting by an expression with the same order but no index makes it
-    read the trigram index (images/migrations/0007_community_trgm.py) instead.
+    read the trigram index (images/migrations/0007_community_trgm.py) instead. Sorted by name on
+    PostgreSQL, with a term that has a trigram (term_trigrams), the matches are instead read in
+    name order from the postings of one of its trigrams (images/migrations/0009), and the read
+    stops when the page is full: each posting's image is checked against the part's whole filter.
+
+    search: only the rows whose name contains this (case-insensitive), in every part.
     """
     sort = sort if sort in SORTS else "name"
     descending = direction == "desc"
     position = decode_cursor(after, sort=sort, direction=direction) if after else None
     order = ("-sort_value", "-pk") if descending else ("sort_value", "pk")
+    parts = [qs] if isinstance(qs, QuerySet) else list(qs)
+    if search:
+        parts = [part.filter(name__icontains=search) for part in parts]
+    trigrams = term_trigrams(search) if match_first and sort == "name" else []
+    walk = bool(trigrams) and connections[parts[0].db].vendor == "postgresql"
 
     def part_page(part: QuerySet) -> QuerySet:
-        part = part.annotate(sort_value=_sort_expression(sort, part, match_first=match_first))
+        if walk:
+            part = part.filter(community_trigrams__trigram=_fewest_postings(trigrams))
+            part = part.annotate(sort_value=F("community_trigrams__name"))
+        else:
+            part = part.annotate(sort_value=_sort_expression(sort, part, match_first=match_first))
         if position is not None:
             value, pk = position
             beyond = "lt" if descending else "gt"
             part = part.filter(
                 Q(**{f"sort_value__{beyond}": value}) | Q(sort_value=value, **{f"pk__{beyond}": pk})
             )
+            if walk:
+                # Implied by the condition above, but a bound the postings' index can start from.
+                part = part.filter(**{f"sort_value__{beyond}e": value})
         return part
 
-    parts = [part_page(part) for part in ([qs] if isinstance(qs, QuerySet) else qs)]
+    parts = [part_page(part) for part in parts]
     rows = first_rows(parts, order, size + 1)
     return _page(rows, size, sort=sort, direction=direction)
+
+
+_ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
+
+
+def term_trigrams(term: str) -> list[str]:
+    """The trigrams of a search term as the community postings hold them (3 consecutive characters
+    of an alphanumeric run, upper case), distinct, in the term's order. Only ASCII runs: their case
+    mapping is the same in Python and PostgreSQL, and they lie inside one alphanumeric run of any
+    name that contains the term, so each is a trigram of every matching name."""
+    runs = [run.upper() for run in _ALNUM_RUN.findall(term)]
+    windows = (run[i : i + 3] for run in runs for i in range(len(run) - 2))
+    return list(dict.fromkeys(windows))
+
+
+# The most postings counted per trigram when choosing the one to walk.
+POSTINGS_COUNTED = 200
+
+
+def _fewest_postings(trigrams: list[str]) -> RawSQL:
+    """The term's trigram with the fewest community postings (counted up to POSTINGS_COUNTED each,
+    so the choice reads a bounded number of index entries), in the same query."""
+    return RawSQL(
+        "SELECT c.trigram FROM unnest(%s::text[]) WITH ORDINALITY AS c(trigram, n)"
+        " ORDER BY (SELECT count(*) FROM (SELECT FROM images_communitytrigram AS p"
+        " WHERE p.trigram = c.trigram LIMIT %s) AS counted), c.n LIMIT 1",
+        (trigrams, POSTINGS_COUNTED),
+    )
 
 
 def _page(rows: list, size: int, *, sort: str, direction: str) -> Page:

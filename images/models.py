@@ -246,3 +246,25 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{'sent' if self.sent_at else 'unsent'}: {self.subject}"
+
+
+class CommunityTrigram(models.Model):
+    """A posting of community search (PostgreSQL only): one trigram of a community image's name —
+    3 consecutive characters of one alphanumeric run of UPPER(name), the string that search's
+    name ILIKE compares — with the name, so that (trigram, name, image) gives one trigram's images
+    in name order and a search walks them until its page is full (listing.paginate). Written only by
+    the database (triggers of images/migrations/0009_community_trigrams.py: on an image's insert
+    and on every change of its name or visibility; deleted with the image), never here."""
+
+    pk = models.CompositePrimaryKey("trigram", "name", "image")
+    trigram = models.TextField()
+    name = models.CharField(max_length=255)
+    # The database deletes the postings with their image (ON DELETE CASCADE).
+    image = models.ForeignKey(Image, on_delete=models.DO_NOTHING, related_name="community_trigrams")
+
+    class Meta:
+        managed = False
+        db_table = "images_communitytrigram"
+
+    def __str__(self) -> str:
+        return f"{self.trigram} → {self.name}"

@@ -71,15 +71,14 @@ def image_list(request: ScopedRequest) -> HttpResponse:
         parts = access.listed_image_parts(
             scope, tab=params["tab"], member_status=params["status"] or None, show_hidden=params["hidden"]
         )
-        if params["q"]:
-            parts = [part.filter(name__icontains=params["q"]) for part in parts]
         page = paginate(
             parts,
+            search=params["q"],
             sort=params["sort"],
             direction=params["dir"],
             after=params["after"],
             size=settings.IMAGES_PAGE_SIZE,
-            # Community search: read the matches by the community trigram index, then sort them.
+            # Community search: read the matches by the community trigram index or postings.
             match_first=params["tab"] == Tab.COMMUNITY and bool(params["q"]),
         )
     context = {

@@ -5,13 +5,14 @@ import itertools
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from dashboard.identity import scopes_for
-from images import access
+from images import access, listing
 from images.access import Tab
 from images.listing import DIRECTIONS, SORTS, paginate
-from images.models import Image, ImageMember, MemberStatus, Visibility
+from images.models import CommunityTrigram, Image, ImageMember, MemberStatus, Visibility
 
 VISIBILITIES = [Visibility.PRIVATE, Visibility.SHARED, Visibility.COMMUNITY, Visibility.PUBLIC]
 STATUSES = [None, MemberStatus.PENDING, MemberStatus.ACCEPTED, MemberStatus.REJECTED]
@@ -126,3 +127,78 @@ def test_the_shares_keep_their_images_sort_keys(make_image, bob, app_team, data_
         assert _walk(parts, sort, direction) == _walk(whole, sort, direction)
     by_name = [pk for pk, _, _ in _walk(parts, "name", "asc")]
     assert by_name[0] == images[1].pk and by_name[-1] == images[0].pk
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="community postings exist on PostgreSQL only"
+)
+
+
+def _postings(image: Image) -> set[str]:
+    return set(CommunityTrigram.objects.filter(image=image).values_list("trigram", flat=True))
+
+
+@postgresql_only
+def test_the_community_postings_follow_names_and_visibility(make_image):
+    image = make_image("Ubuntu-22.04 Ärger", visibility=Visibility.COMMUNITY)
+    assert _postings(image) == {"UBU", "BUN", "UNT", "NTU", "ÄRG", "RGE", "GER"}
+    Image.objects.filter(pk=image.pk).update(name="deb-12")
+    assert _postings(image) == {"DEB"}
+    image.refresh_from_db()
+    image.visibility = Visibility.PRIVATE
+    image.save()
+    assert _postings(image) == set()
+    Image.objects.filter(pk=image.pk).update(visibility=Visibility.COMMUNITY)
+    assert _postings(image) == {"DEB"}
+    image.delete()
+    assert not CommunityTrigram.objects.exists()
+
+
+def _community_search(scope, term: str) -> list:
+    rows, after = [], None
+    for _ in range(100):
+        parts = access.listed_image_parts(scope, tab=Tab.COMMUNITY)
+        page = paginate(
+            parts, search=term, sort="name", direction="asc", after=after, size=3, match_first=True
+        )
+        rows += [(image.pk, image.my_status, image.owner.name) for image in page.rows]
+        if page.next_cursor is None:
+            return rows
+        after = page.next_cursor
+    raise AssertionError("pagination did not end")
+
+
+@postgresql_only
+def test_community_search_walks_a_trigrams_postings_to_the_same_pages(make_image, bob, monkeypatch):
+    names = [
+        "Ubuntu-22.04",
+        "ubuntu",
+        "my UBUNTU minimal",
+        "xubuntu.x",
+        "Über-ubuntu",
+        "debian-12",
+        "ubuntu",
+        "ubun-tu",
+        "ärger ubuntu",
+        "Ubuntu 24.04 (noble)",
+    ]
+    for n, name in enumerate(names * 2):
+        make_image(name, visibility=Visibility.COMMUNITY, os_hidden=n % 7 == 0)
+    make_image("ubuntu private", visibility=Visibility.PRIVATE)
+    scope = scopes_for(bob, None)
+    terms = [
+        "ubuntu",
+        "UbUnTu",
+        "buntu",
+        "ubuntu-22.04",
+        "tu 24",
+        "über-ub",
+        "ärger ubu",
+        "(noble)",
+        "ubun-tu",
+    ]
+    walked = {term: _community_search(scope, term) for term in terms}
+    monkeypatch.setattr(listing, "term_trigrams", lambda term: [])
+    for term in terms:
+        assert walked[term] == _community_search(scope, term), term
+    assert len(walked["ubuntu"]) > 3

@@ -420,7 +420,10 @@ def remove_generated_world() -> int:
             relations = [
                 f
                 for f in model._meta.get_fields(include_hidden=True)
-                if isinstance(f, ForeignObjectRel) and (f.one_to_many or f.one_to_one)
+                if isinstance(f, ForeignObjectRel)
+                and (f.one_to_many or f.one_to_one)
+                # Tables the database keeps (community postings: PostgreSQL only) go by cascade.
+                and f.related_model._meta.managed
             ]
             for relation in relations:
                 if relation.related_model in skip:
