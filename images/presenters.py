@@ -13,8 +13,8 @@ from uuid import UUID
 
 from django.template.defaultfilters import filesizeformat
 from django.utils import formats, numberformat, timezone
-from django.utils.safestring import SafeString
 from django.utils.html import avoid_wrapping
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language, gettext
 
 from dashboard.routes import Route

@@ -13,15 +13,13 @@ from django.template import RequestContext, Template
 from django.template.defaultfilters import date, filesizeformat
 from django.template.loader import render_to_string
 from django.test import RequestFactory
-from django.utils import translation
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from dashboard.models import Project
 from dashboard.sessions import SessionStore
 from images import access
-from images.models import MemberStatus, Visibility
-from images.models import Image
+from images.models import Image, MemberStatus, Visibility
 from images.presenters import SizeFormat, image_rows
 
 
