@@ -12,8 +12,10 @@ from typing import TypedDict
 from uuid import UUID
 
 from django.template.defaultfilters import filesizeformat
-from django.utils import formats, timezone
+from django.utils import formats, numberformat, timezone
+from django.utils.html import avoid_wrapping
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language, gettext
 
 from dashboard.routes import Route
 
@@ -47,6 +49,38 @@ def _timestamp(value: datetime, tz) -> tuple[str, str]:
     """`value|date:'c'` and `value|date:"Y-m-d H:i:s"`."""
     shown = local(value, tz)
     return shown.isoformat(), f"{iso_date(shown)} {shown.hour:02d}:{shown.minute:02d}:{shown.second:02d}"
+
+
+class SizeFormat:
+    """`filesizeformat` for many sizes: the active language's units and number format are looked
+    up once, not for every size (they were most of a page's formatting time)."""
+
+    def __init__(self) -> None:
+        language = get_language()
+        self.number = (
+            formats.get_format("DECIMAL_SEPARATOR", language),
+            formats.get_format("NUMBER_GROUPING", language),
+            formats.get_format("THOUSAND_SEPARATOR", language),
+        )
+        # filesizeformat's units, largest first: the first whose size is reached is used.
+        self.units = [
+            (1 << 50, gettext("%s PB")),
+            (1 << 40, gettext("%s TB")),
+            (1 << 30, gettext("%s GB")),
+            (1 << 20, gettext("%s MB")),
+            (1 << 10, gettext("%s KB")),
+        ]
+
+    def __call__(self, size: int) -> str:
+        if size >= 1 << 10:  # below 1 KB (or negative) the filter's plural forms of "bytes"
+            decimal, grouping, thousands = self.number
+            for factor, unit in self.units:
+                if size >= factor:
+                    number = numberformat.format(
+                        round(size / factor, 1), decimal, 1, grouping, thousands, use_l10n=True
+                    )
+                    return avoid_wrapping(unit % number)
+        return filesizeformat(size)
 
 
 def image_facts(image: Image) -> dict:
@@ -101,11 +135,18 @@ def member_rows(image: Image, members: list[dict], *, removable: bool) -> list[d
     return rows
 
 
+# The row's attributes and the Share cell's text worked out here, not by {% if %}s run on every row.
+PENDING_ROW = SafeString(' class="row-pending"')
+NO_ROW_CLASS = SafeString("")
+
+
 class ImageRow(TypedDict):
     """One row of the Images page. The template escapes every value but those made here from the
-    image's id, its timestamps or a route (SafeString: they hold no markup)."""
+    image's id, its timestamps or a route (SafeString: they hold no markup), and `class_attr`: the
+    `<tr>`'s class attribute, a constant above."""
 
     pk: SafeString
+    class_attr: SafeString
     url: SafeString
     respond_url: SafeString
     name: str
@@ -118,6 +159,7 @@ class ImageRow(TypedDict):
     status_label: str
     my_status: str | None
     my_status_label: str
+    share_text: str  # the Share cell of a row that is no share of the project's: "Owned" or "—"
     disk_format: str
     size: str
     created_iso: SafeString
@@ -128,19 +170,22 @@ def image_rows(images: Iterable[Image], *, project_id: str) -> list[ImageRow]:
     """The Images page's rows for images read by access.listed_image_parts (owner joined,
     my_status annotated), for the project project_id."""
     tz = timezone.get_current_timezone()
+    size_format = SizeFormat()
     rows = []
     for image in images:
         pk = str(image.pk)
         my_status = getattr(image, "my_status", None)
+        owned = image.owner_id == project_id
         created = local(image.created_at, tz)
         rows.append(
             ImageRow(
                 pk=SafeString(pk),
+                class_attr=PENDING_ROW if my_status == MemberStatus.PENDING else NO_ROW_CLASS,
                 url=SafeString(IMAGE_DETAIL(image.pk)),
                 respond_url=SafeString(SHARE_RESPOND(image.pk)),
                 name=image.display_name,
                 owner=image.owner.name,
-                owned=image.owner_id == project_id,
+                owned=owned,
                 os_hidden=image.os_hidden,
                 protected=image.protected,
                 visibility=image.visibility,
@@ -148,8 +193,9 @@ def image_rows(images: Iterable[Image], *, project_id: str) -> list[ImageRow]:
                 status_label=IMAGE_STATUS_LABELS.get(image.status, image.status),
                 my_status=my_status,
                 my_status_label=my_status[:1].upper() + my_status[1:] if my_status else "",
+                share_text="Owned" if owned else "—",
                 disk_format=image.disk_format or "—",
-                size="—" if image.size is None else filesizeformat(image.size),
+                size="—" if image.size is None else size_format(image.size),
                 created_iso=SafeString(created.isoformat()),
                 created=SafeString(minutes(created)),
             )
