@@ -259,8 +259,11 @@ class CommunityTrigram(models.Model):
     pk = models.CompositePrimaryKey("trigram", "name", "image")
     trigram = models.TextField()
     name = models.CharField(max_length=255)
-    # The database deletes the postings with their image (ON DELETE CASCADE).
-    image = models.ForeignKey(Image, on_delete=models.DO_NOTHING, related_name="community_trigrams")
+    # The database deletes the postings with their image (its triggers, not a foreign key: see
+    # the migration).
+    image = models.ForeignKey(
+        Image, on_delete=models.DO_NOTHING, db_constraint=False, related_name="community_trigrams"
+    )
 
     class Meta:
         managed = False

@@ -11,7 +11,9 @@ search's ILIKE compares (not pg_trgm's padded word trigrams): if a name matches 
 trigram of the term is one of the name's (listing.term_trigrams takes only ASCII ones, whose case
 mapping Python and PostgreSQL agree on). The rows are kept by the database, so that no write path
 can forget them: an image's postings are rewritten when it is inserted and when its name or
-visibility changes, exist only while it is a community image, and go with it (ON DELETE CASCADE).
+visibility changes, exist only while it is a community image, and go with it (a delete trigger,
+and a truncate trigger: a foreign key would make PostgreSQL refuse `TRUNCATE images_image`, which
+Django's flush runs without CASCADE and without this table, Django not managing it).
 """
 
 from django.db import migrations, models
@@ -21,7 +23,7 @@ FORWARDS = [
     CREATE TABLE images_communitytrigram (
         trigram text NOT NULL,
         name varchar(255) NOT NULL,
-        image_id uuid NOT NULL REFERENCES images_image (id) ON DELETE CASCADE,
+        image_id uuid NOT NULL,
         PRIMARY KEY (trigram, name, image_id)
     )
     """,
@@ -60,6 +62,28 @@ FORWARDS = [
     EXECUTE FUNCTION images_image_post_trigrams()
     """,
     """
+    CREATE FUNCTION images_image_drop_trigrams() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'TRUNCATE' THEN
+            TRUNCATE images_communitytrigram;
+        ELSE
+            DELETE FROM images_communitytrigram WHERE image_id = OLD.id;
+        END IF;
+        RETURN NULL;
+    END $$
+    """,
+    """
+    CREATE TRIGGER images_image_drop_trigrams
+    AFTER DELETE ON images_image
+    FOR EACH ROW WHEN (OLD.visibility = 'community')
+    EXECUTE FUNCTION images_image_drop_trigrams()
+    """,
+    """
+    CREATE TRIGGER images_image_truncate_trigrams
+    AFTER TRUNCATE ON images_image
+    FOR EACH STATEMENT EXECUTE FUNCTION images_image_drop_trigrams()
+    """,
+    """
     INSERT INTO images_communitytrigram (trigram, name, image_id)
     SELECT t, i.name, i.id FROM images_image AS i, images_name_trigrams(i.name) AS t
     WHERE i.visibility = 'community'
@@ -69,6 +93,9 @@ FORWARDS = [
     "VACUUM ANALYZE images_communitytrigram",
 ]
 BACKWARDS = [
+    "DROP TRIGGER IF EXISTS images_image_truncate_trigrams ON images_image",
+    "DROP TRIGGER IF EXISTS images_image_drop_trigrams ON images_image",
+    "DROP FUNCTION IF EXISTS images_image_drop_trigrams()",
     "DROP TRIGGER IF EXISTS images_image_post_trigrams_update ON images_image",
     "DROP TRIGGER IF EXISTS images_image_post_trigrams_insert ON images_image",
     "DROP FUNCTION IF EXISTS images_image_post_trigrams()",
@@ -101,6 +128,7 @@ class Migration(migrations.Migration):
                 (
                     "image",
                     models.ForeignKey(
+                        db_constraint=False,
                         on_delete=models.deletion.DO_NOTHING,
                         related_name="community_trigrams",
                         to="images.image",

@@ -422,7 +422,7 @@ def remove_generated_world() -> int:
                 for f in model._meta.get_fields(include_hidden=True)
                 if isinstance(f, ForeignObjectRel)
                 and (f.one_to_many or f.one_to_one)
-                # Tables the database keeps (community postings: PostgreSQL only) go by cascade.
+                # Tables the database keeps (community postings: PostgreSQL only) go by its triggers.
                 and f.related_model._meta.managed
             ]
             for relation in relations:
