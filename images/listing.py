@@ -100,14 +100,21 @@ def paginate(
     position = decode_cursor(after, sort=sort, direction=direction) if after else None
     order = ("-sort_value", "-pk") if descending else ("sort_value", "pk")
     parts = [qs] if isinstance(qs, QuerySet) else list(qs)
-    if search:
-        parts = [part.filter(name__icontains=search) for part in parts]
     trigrams = term_trigrams(search) if match_first and sort == "name" else []
     walk = bool(trigrams) and connections[parts[0].db].vendor == "postgresql"
+    if search and not walk:
+        parts = [part.filter(name__icontains=search) for part in parts]
 
     def part_page(part: QuerySet) -> QuerySet:
         if walk:
-            part = part.filter(community_trigrams__trigram=_fewest_postings(trigrams))
+            # The term is matched against the posting's copy of the name (one filter call: one
+            # join), not the image's: a prepared statement's generic plan, which cannot tell a
+            # common term from a rare one, would otherwise read every match through the trigram
+            # index of 0007 and sort them (46 ms for "ubuntu" at 1M against 0.6 ms walking).
+            part = part.filter(
+                community_trigrams__trigram=_fewest_postings(trigrams),
+                community_trigrams__name__icontains=search,
+            )
             part = part.annotate(sort_value=F("community_trigrams__name"))
         else:
             part = part.annotate(sort_value=_sort_expression(sort, part, match_first=match_first))
