@@ -90,6 +90,14 @@ class Image(models.Model):
             # The same lists newest first (the Image API's default order).
             models.Index(fields=["owner", "created_at", "id"], name="image_owner_created"),
             models.Index(fields=["visibility", "created_at", "id"], name="image_visibility_created"),
+            # The quota meters on every Images page sum a project's images by status: read from
+            # the index alone (PostgreSQL; elsewhere the include is left out), not image by image.
+            models.Index(
+                fields=["owner", "status"], include=["size", "upload_reserved"], name="image_owner_usage"
+            ),
+            # The header's pending badge checks each pending share's image is still shared:
+            # from the index alone, not a table read per share.
+            models.Index(fields=["id"], include=["visibility"], name="image_visibility_by_id"),
         ]
 
     def __str__(self) -> str:
@@ -127,7 +135,10 @@ class ImageMember(models.Model):
         indexes = [
             # "Shared with me", the catalog's shares and the pending badge: a project's shares by
             # status, with the image id so that reading them needs no table access.
-            models.Index(fields=["member", "status", "image"], name="member_project_status"),
+            # The expiry is included so the live ones are counted from the index alone.
+            models.Index(
+                fields=["member", "status", "image"], include=["expires_at"], name="member_project_status"
+            ),
             # A project's shares in the order of the image lists: by name (the pages), newest
             # first (the Image API), walked until a page is full.
             models.Index(fields=["member", "image_name", "image"], name="member_image_name"),

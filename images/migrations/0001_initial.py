@@ -6,68 +6,164 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('dashboard', '0001_initial'),
+        ("dashboard", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Image',
+            name="Image",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('name', models.CharField(blank=True, max_length=255)),
-                ('visibility', models.CharField(choices=[('private', 'Private'), ('shared', 'Shared'), ('community', 'Community'), ('public', 'Public')], default='private', max_length=16)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('saving', 'Saving'), ('active', 'Active'), ('killed', 'Killed'), ('deleted', 'Deleted'), ('deactivated', 'Deactivated'), ('uploading', 'Uploading'), ('importing', 'Importing')], default='queued', max_length=16)),
-                ('disk_format', models.CharField(blank=True, choices=[('ami', 'Ami'), ('ari', 'Ari'), ('aki', 'Aki'), ('vhd', 'Vhd'), ('vhdx', 'Vhdx'), ('vmdk', 'Vmdk'), ('raw', 'Raw'), ('qcow2', 'Qcow2'), ('vdi', 'Vdi'), ('iso', 'Iso'), ('ploop', 'Ploop')], max_length=16)),
-                ('container_format', models.CharField(blank=True, choices=[('bare', 'Bare'), ('ovf', 'Ovf'), ('aki', 'Aki'), ('ari', 'Ari'), ('ami', 'Ami'), ('ova', 'Ova'), ('docker', 'Docker'), ('compressed', 'Compressed')], max_length=16)),
-                ('size', models.BigIntegerField(blank=True, null=True)),
-                ('virtual_size', models.BigIntegerField(blank=True, null=True)),
-                ('checksum', models.CharField(blank=True, max_length=32)),
-                ('os_hash_algo', models.CharField(blank=True, max_length=64)),
-                ('os_hash_value', models.CharField(blank=True, max_length=128)),
-                ('min_disk', models.PositiveIntegerField(default=0)),
-                ('min_ram', models.PositiveIntegerField(default=0)),
-                ('protected', models.BooleanField(default=False)),
-                ('os_hidden', models.BooleanField(default=False)),
-                ('tags', models.JSONField(blank=True, default=list)),
-                ('properties', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='images', to='dashboard.project')),
+                (
+                    "id",
+                    models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False),
+                ),
+                ("name", models.CharField(blank=True, max_length=255)),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[
+                            ("private", "Private"),
+                            ("shared", "Shared"),
+                            ("community", "Community"),
+                            ("public", "Public"),
+                        ],
+                        default="private",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("saving", "Saving"),
+                            ("active", "Active"),
+                            ("killed", "Killed"),
+                            ("deleted", "Deleted"),
+                            ("deactivated", "Deactivated"),
+                            ("uploading", "Uploading"),
+                            ("importing", "Importing"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "disk_format",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("ami", "Ami"),
+                            ("ari", "Ari"),
+                            ("aki", "Aki"),
+                            ("vhd", "Vhd"),
+                            ("vhdx", "Vhdx"),
+                            ("vmdk", "Vmdk"),
+                            ("raw", "Raw"),
+                            ("qcow2", "Qcow2"),
+                            ("vdi", "Vdi"),
+                            ("iso", "Iso"),
+                            ("ploop", "Ploop"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "container_format",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("bare", "Bare"),
+                            ("ovf", "Ovf"),
+                            ("aki", "Aki"),
+                            ("ari", "Ari"),
+                            ("ami", "Ami"),
+                            ("ova", "Ova"),
+                            ("docker", "Docker"),
+                            ("compressed", "Compressed"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("size", models.BigIntegerField(blank=True, null=True)),
+                ("virtual_size", models.BigIntegerField(blank=True, null=True)),
+                ("checksum", models.CharField(blank=True, max_length=32)),
+                ("os_hash_algo", models.CharField(blank=True, max_length=64)),
+                ("os_hash_value", models.CharField(blank=True, max_length=128)),
+                ("min_disk", models.PositiveIntegerField(default=0)),
+                ("min_ram", models.PositiveIntegerField(default=0)),
+                ("protected", models.BooleanField(default=False)),
+                ("os_hidden", models.BooleanField(default=False)),
+                ("tags", models.JSONField(blank=True, default=list)),
+                ("properties", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="images",
+                        to="dashboard.project",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ImageMember',
+            name="ImageMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('accepted', 'Accepted'), ('rejected', 'Rejected')], default='pending', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='images.image')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='image_shares', to='dashboard.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("accepted", "Accepted"), ("rejected", "Rejected")],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="members", to="images.image"
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="image_shares",
+                        to="dashboard.project",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='image',
-            index=models.Index(fields=['owner', 'name', 'id'], name='image_owner_name'),
+            model_name="image",
+            index=models.Index(fields=["owner", "name", "id"], name="image_owner_name"),
         ),
         migrations.AddIndex(
-            model_name='image',
-            index=models.Index(fields=['visibility', 'name', 'id'], name='image_visibility_name'),
+            model_name="image",
+            index=models.Index(fields=["visibility", "name", "id"], name="image_visibility_name"),
         ),
         migrations.AddIndex(
-            model_name='image',
-            index=models.Index(fields=['created_at', 'id'], name='image_created'),
+            model_name="image",
+            index=models.Index(fields=["created_at", "id"], name="image_created"),
         ),
         migrations.AddIndex(
-            model_name='imagemember',
-            index=models.Index(fields=['member', 'status'], name='member_project_status'),
+            model_name="imagemember",
+            index=models.Index(fields=["member", "status"], name="member_project_status"),
         ),
         migrations.AddConstraint(
-            model_name='imagemember',
-            constraint=models.UniqueConstraint(fields=('image', 'member'), name='unique_image_member'),
+            model_name="imagemember",
+            constraint=models.UniqueConstraint(fields=("image", "member"), name="unique_image_member"),
         ),
     ]

@@ -5,25 +5,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dashboard', '0001_initial'),
-        ('images', '0001_initial'),
+        ("dashboard", "0001_initial"),
+        ("images", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProjectQuota',
+            name="ProjectQuota",
             fields=[
-                ('project', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='image_quota', serialize=False, to='dashboard.project')),
-                ('image_count_total', models.BigIntegerField(blank=True, null=True)),
-                ('image_size_total', models.BigIntegerField(blank=True, null=True)),
-                ('image_count_uploading', models.BigIntegerField(blank=True, null=True)),
+                (
+                    "project",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="image_quota",
+                        serialize=False,
+                        to="dashboard.project",
+                    ),
+                ),
+                ("image_count_total", models.BigIntegerField(blank=True, null=True)),
+                ("image_size_total", models.BigIntegerField(blank=True, null=True)),
+                ("image_count_uploading", models.BigIntegerField(blank=True, null=True)),
             ],
         ),
         migrations.AddField(
-            model_name='image',
-            name='upload_reserved',
+            model_name="image",
+            name="upload_reserved",
             field=models.BigIntegerField(default=0, editable=False),
         ),
     ]

@@ -16,28 +16,27 @@ class PostgreSQLOnly(migrations.RunSQL):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dashboard', '0002_api_tokens'),
-        ('images', '0002_data_and_quotas'),
+        ("dashboard", "0002_api_tokens"),
+        ("images", "0002_data_and_quotas"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='imagemember',
-            name='member_project_status',
+            model_name="imagemember",
+            name="member_project_status",
         ),
         migrations.AddIndex(
-            model_name='image',
-            index=models.Index(fields=['owner', 'created_at', 'id'], name='image_owner_created'),
+            model_name="image",
+            index=models.Index(fields=["owner", "created_at", "id"], name="image_owner_created"),
         ),
         migrations.AddIndex(
-            model_name='image',
-            index=models.Index(fields=['visibility', 'created_at', 'id'], name='image_visibility_created'),
+            model_name="image",
+            index=models.Index(fields=["visibility", "created_at", "id"], name="image_visibility_created"),
         ),
         migrations.AddIndex(
-            model_name='imagemember',
-            index=models.Index(fields=['member', 'status', 'image'], name='member_project_status'),
+            model_name="imagemember",
+            index=models.Index(fields=["member", "status", "image"], name="member_project_status"),
         ),
         # Name search (icontains is UPPER(name) LIKE '%…%'): a trigram index reads only the
         # matching rows, and gives the planner statistics on UPPER(name) to choose between it and

@@ -7,50 +7,115 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dashboard', '0002_api_tokens'),
-        ('images', '0003_list_indexes'),
+        ("dashboard", "0002_api_tokens"),
+        ("images", "0003_list_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='imagemember',
-            name='expires_at',
+            model_name="imagemember",
+            name="expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.CreateModel(
-            name='InboxMarker',
+            name="InboxMarker",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('read_until', models.DateTimeField()),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='dashboard.project')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("read_until", models.DateTimeField()),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="dashboard.project"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('project', 'user'), name='unique_inbox_marker')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("project", "user"), name="unique_inbox_marker")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ShareEvent',
+            name="ShareEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('shared', 'Shared'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('pending', 'Set back to pending'), ('removed', 'Removed'), ('visibility', 'Visibility changed'), ('deleted', 'Image deleted'), ('expired', 'Share expired')], max_length=16)),
-                ('image_id', models.UUIDField()),
-                ('image_name', models.CharField(blank=True, max_length=255)),
-                ('actor_name', models.CharField(blank=True, max_length=150)),
-                ('from_status', models.CharField(blank=True, max_length=16)),
-                ('to_status', models.CharField(blank=True, max_length=16)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='dashboard.project')),
-                ('target', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='dashboard.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("shared", "Shared"),
+                            ("accepted", "Accepted"),
+                            ("rejected", "Rejected"),
+                            ("pending", "Set back to pending"),
+                            ("removed", "Removed"),
+                            ("visibility", "Visibility changed"),
+                            ("deleted", "Image deleted"),
+                            ("expired", "Share expired"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("image_id", models.UUIDField()),
+                ("image_name", models.CharField(blank=True, max_length=255)),
+                ("actor_name", models.CharField(blank=True, max_length=150)),
+                ("from_status", models.CharField(blank=True, max_length=16)),
+                ("to_status", models.CharField(blank=True, max_length=16)),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="dashboard.project"
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="dashboard.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['owner', 'id'], name='event_owner'), models.Index(fields=['target', 'id'], name='event_target'), models.Index(fields=['image_id', 'id'], name='event_image')],
+                "ordering": ["-id"],
+                "indexes": [
+                    models.Index(fields=["owner", "id"], name="event_owner"),
+                    models.Index(fields=["target", "id"], name="event_target"),
+                    models.Index(fields=["image_id", "id"], name="event_image"),
+                ],
             },
         ),
     ]

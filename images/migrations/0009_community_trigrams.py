@@ -122,7 +122,18 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="CommunityTrigram",
             fields=[
-                ("pk", models.CompositePrimaryKey("trigram", "name", "image", blank=True, editable=False, primary_key=True, serialize=False)),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "trigram",
+                        "name",
+                        "image",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
                 ("trigram", models.TextField()),
                 ("name", models.CharField(max_length=255)),
                 (
