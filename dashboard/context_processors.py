@@ -32,12 +32,13 @@ def shell(request: HttpRequest) -> dict:
     scope = getattr(request, "scope", None)
     if scope is None:
         return {"scope": None, "nav": nav}
-    from images.access import header_counts
+    from images.access import BADGE_CAP, header_counts
 
     counts = cache(lambda: header_counts(scope))
     return {
         "scope": scope,
         "nav": nav,
+        "badge_cap": BADGE_CAP,
         "pending_count": lambda: counts()["pending"],
         "unread_count": lambda: counts()["unread"],
     }

@@ -27,6 +27,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -447,17 +448,30 @@ def download_refusal(scope: Scope, image: Image) -> str:
     return "Your project cannot use this image."
 
 
-def pending_share_count(scope: Scope) -> int:
-    """Shares waiting for the current project to accept or reject (the header badge)."""
-    return (
-        live_shares()
-        .filter(
-            member_id=scope.project_id,
-            status=MemberStatus.PENDING,
-            image__visibility=Visibility.SHARED,
-        )
-        .count()
+# The header's badges count up to BADGE_CAP + 1 and then read "99+": on every page, counting all of
+# a project's pending shares or notices would read each of them, however many there are.
+BADGE_CAP = 99
+
+
+class CountUpTo(Subquery):
+    """COUNT(*) of a queryset's first `limit` rows as a scalar subquery: it reads at most `limit`."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS counted)"
+
+    def __init__(self, queryset: QuerySet, limit: int):
+        super().__init__(queryset.order_by().values("pk")[:limit], output_field=IntegerField())
+
+
+def _pending_shares(scope: Scope) -> QuerySet:
+    return live_shares().filter(
+        member_id=scope.project_id, status=MemberStatus.PENDING, image__visibility=Visibility.SHARED
     )
+
+
+def pending_share_count(scope: Scope) -> int:
+    """Shares waiting for the current project to accept or reject (the header badge), counted up
+    to BADGE_CAP + 1."""
+    return _pending_shares(scope)[: BADGE_CAP + 1].count()
 
 
 # The Image API (Glance v2) lists, over the same rules.
@@ -654,7 +668,7 @@ def header_counts(scope: Scope) -> dict[str, int]:
 def _header_counts_query(project_id: str, user_id: int, variant: bool) -> QuerySet:
     from datetime import UTC, datetime
 
-    from django.db.models import DateTimeField, Func, Value
+    from django.db.models import DateTimeField, Value
     from django.db.models.functions import Coalesce
 
     from dashboard.models import Project
@@ -662,15 +676,11 @@ def _header_counts_query(project_id: str, user_id: int, variant: bool) -> QueryS
     from .models import InboxMarker
 
     def count_of(qs: QuerySet) -> Subquery:
-        # COUNT(1) as a scalar subquery: both badges ride on one SELECT of the project row.
-        return Subquery(qs.annotate(n=Func(Value(1), function="COUNT")).values("n")[:1])
+        # Both badges ride on one SELECT of the project row, each counted up to the cap.
+        return CountUpTo(qs, BADGE_CAP + 1)
 
     scope = _stand_in(project_id, user_id, variant)
-    pending = (
-        live_shares()
-        .filter(member_id=scope.project_id, status=MemberStatus.PENDING, image__visibility=Visibility.SHARED)
-        .order_by()
-    )
+    pending = _pending_shares(scope)
     markers = InboxMarker.objects.filter(project_id=scope.project_id)
     # The explainer's project-wide scope has no user, so nothing read.
     markers = markers.filter(user_id=scope.user.pk) if scope.user.pk is not None else markers.none()

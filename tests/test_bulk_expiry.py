@@ -305,3 +305,20 @@ def test_an_expired_share_can_no_longer_be_answered(make_image, app_team, bob):
     with pytest.raises(services.NotFound):
         services.member_accept(scope=scopes_for(bob, app_team.pk), image=image)
     assert ImageMember.objects.get().status == MemberStatus.PENDING
+
+
+def test_the_pending_badge_counts_up_to_its_cap_and_then_reads_99_plus(bob, client_bob, make_image, app_team):
+    """The badge reads at most BADGE_CAP + 1 shares on every page, however many are pending."""
+    scope = scopes_for(bob, None)
+    for n in range(access.BADGE_CAP):
+        make_image(f"golden-{n:03d}", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING})
+    assert access.header_counts(scope)["pending"] == access.pending_share_count(scope) == 99
+    page = client_bob.get("/project/images/").content.decode()
+    assert 'Pending shares <span class="badge badge-hot">99</span>' in page
+
+    for n in range(2):
+        make_image(f"later-{n}", visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING})
+    assert access.header_counts(scope)["pending"] == access.pending_share_count(scope) == 100
+    page = client_bob.get("/project/images/").content.decode()
+    # The link's accessible name holds the visible text: "Pending shares 99+".
+    assert 'Pending shares <span class="badge badge-hot">99+</span>' in page
