@@ -141,13 +141,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Pages run short queries. PostgreSQL's JIT compiles a query whenever its *estimated* cost is
     # high (an OR branch that never runs is enough) and can spend hundreds of milliseconds on it.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    database_options = DATABASES["default"].setdefault("OPTIONS", {})
+    options = ["-c jit=off"]
     # Prepared statements: with persistent connections (gunicorn.conf.py), a query run twice on a
     # connection is prepared, so PostgreSQL stops planning it anew for each request; planning was
     # most of the database time of a small request (docs/performance.md). Turn off behind a pooler
     # in transaction mode (PgBouncer), which cannot keep prepared statements.
     if env_bool("DATABASE_PREPARED_STATEMENTS", True):
-        DATABASES["default"]["OPTIONS"].update({"server_side_binding": True, "prepare_threshold": 2})
+        database_options.update({"server_side_binding": True, "prepare_threshold": 2})
+        # ...and use the statement's one generic plan from then on. Left to itself ("auto"),
+        # PostgreSQL keeps planning a statement anew on every run whenever the generic plan's
+        # *estimated* cost is a little above the custom plans' (the Images page's first-page UNION:
+        # 1.0 ms of planning for 0.2 ms of execution, on every request). Every query here is written
+        # for its generic plan (no parameter decides an index: access.py, listing.py), and
+        # `python -m bench.explain` times both plans of every endpoint's queries to keep it so.
+        options.append("-c plan_cache_mode=force_generic_plan")
+    database_options.setdefault("options", " ".join(options))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

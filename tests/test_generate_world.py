@@ -87,3 +87,21 @@ def test_the_typical_users_sign_in_and_see_their_images():
     page = client.get(f"/project/images/{owner['image_id']}/?tab=members")
     assert page.status_code == 200
     assert page.content.decode().count('<tr id="member-') == owner["members"]
+
+
+@pytest.mark.django_db
+def test_the_planner_knows_the_community_postings_it_filled(make_image):
+    """The postings table is filled by triggers as the images go in: generate_world analyzes it
+    too, or the planner takes it for empty and sorts every match of a community search."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the community postings exist on PostgreSQL only")
+    _generate()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM images_communitytrigram")
+        (postings,) = cursor.fetchone()
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'images_communitytrigram'")
+        (estimated,) = cursor.fetchone()
+    assert postings > 0
+    assert estimated == postings

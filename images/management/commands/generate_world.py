@@ -20,7 +20,7 @@ from django.db import connection, models, transaction
 from django.db.models import ForeignObjectRel
 
 from dashboard.models import Project, Role, RoleAssignment
-from images.models import Image, ImageMember, MemberStatus, Status, Visibility
+from images.models import CommunityTrigram, Image, ImageMember, MemberStatus, Status, Visibility
 
 PREFIX = "gen-"
 PASSWORD = "gen-world-pw"
@@ -171,10 +171,13 @@ class Command(BaseCommand):
         if connection.vendor == "postgresql":
             # Statistics for the planner, and the visibility map for index-only scans: what
             # autovacuum would do after a while, done now so the first measurements are fair.
-            # (VACUUM cannot run inside a transaction, as in a test: ANALYZE then.)
+            # (VACUUM cannot run inside a transaction, as in a test: ANALYZE then.) The community
+            # postings too: the triggers filled them with the images, and without statistics the
+            # planner takes the table for empty and sorts every match of a search instead of
+            # walking its index (10 ms instead of 0.6 ms for "ubuntu" at 200k).
             command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
             with connection.cursor() as cursor:
-                for model in (Image, ImageMember, Project, RoleAssignment):
+                for model in (Image, ImageMember, CommunityTrigram, Project, RoleAssignment):
                     cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
         elapsed = time.monotonic() - started
         self.stdout.write(
