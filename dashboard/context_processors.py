@@ -1,9 +1,10 @@
-from functools import cache
+from functools import cached_property
 
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
 from dashboard import routes
+from dashboard.identity import Scope
 
 # The header's and side navigation's links, by the name base.html uses for each.
 NAV_URLS = {
@@ -25,6 +26,28 @@ def nav_urls() -> dict[str, SafeString]:
     return {key: SafeString(routes.url(name)) for key, name in NAV_URLS.items()}
 
 
+class HeaderBadges:
+    """The header's two counts, pending shares and unread notifications: read on first use, both
+    in one query (access.header_counts), and only by a page that shows them."""
+
+    def __init__(self, scope: Scope):
+        self.scope = scope
+
+    @cached_property
+    def counts(self) -> dict[str, int]:
+        from images.access import header_counts
+
+        return header_counts(self.scope)
+
+    @property
+    def pending(self) -> int:
+        return self.counts["pending"]
+
+    @property
+    def unread(self) -> int:
+        return self.counts["unread"]
+
+
 def shell(request: HttpRequest) -> dict:
     """The header: navigation links, current project, switcher, pending-share and unread badges
     (one count query, when shown)."""
@@ -32,13 +55,6 @@ def shell(request: HttpRequest) -> dict:
     scope = getattr(request, "scope", None)
     if scope is None:
         return {"scope": None, "nav": nav}
-    from images.access import BADGE_CAP, header_counts
+    from images.access import BADGE_CAP
 
-    counts = cache(lambda: header_counts(scope))
-    return {
-        "scope": scope,
-        "nav": nav,
-        "badge_cap": BADGE_CAP,
-        "pending_count": lambda: counts()["pending"],
-        "unread_count": lambda: counts()["unread"],
-    }
+    return {"scope": scope, "nav": nav, "badge_cap": BADGE_CAP, "badges": HeaderBadges(scope)}

@@ -665,21 +665,17 @@ def header_counts(scope: Scope) -> dict[str, int]:
     return rows[0] if rows else {"pending": 0, "unread": 0}
 
 
-def _header_counts_query(project_id: str, user_id: int, variant: bool) -> QuerySet:
+def header_count_annotations(scope: Scope) -> dict[str, Subquery]:
+    """The two badges as annotations of the project's row ("pending", "unread"), each counted up
+    to BADGE_CAP + 1: for header_counts, and for a page that reads the project's row anyway
+    (quotas.meters_and_badges)."""
     from datetime import UTC, datetime
 
     from django.db.models import DateTimeField, Value
     from django.db.models.functions import Coalesce
 
-    from dashboard.models import Project
-
     from .models import InboxMarker
 
-    def count_of(qs: QuerySet) -> Subquery:
-        # Both badges ride on one SELECT of the project row, each counted up to the cap.
-        return CountUpTo(qs, BADGE_CAP + 1)
-
-    scope = _stand_in(project_id, user_id, variant)
     pending = _pending_shares(scope)
     markers = InboxMarker.objects.filter(project_id=scope.project_id)
     # The explainer's project-wide scope has no user, so nothing read.
@@ -688,9 +684,18 @@ def _header_counts_query(project_id: str, user_id: int, variant: bool) -> QueryS
     epoch = Value(datetime(1970, 1, 1, tzinfo=UTC), output_field=DateTimeField())
     unread = ShareEvent.objects.filter(_inbox_q(scope)).order_by()
     unread = unread.filter(created_at__gt=Coalesce(Subquery(read_until), epoch))
+    return {"pending": CountUpTo(pending, BADGE_CAP + 1), "unread": CountUpTo(unread, BADGE_CAP + 1)}
+
+
+def _header_counts_query(project_id: str, user_id: int, variant: bool) -> QuerySet:
+    from dashboard.models import Project
+
+    # Both badges ride on one SELECT of the project row.
+    scope = _stand_in(project_id, user_id, variant)
+    counts = header_count_annotations(scope)
     return (
         Project.objects.filter(pk=scope.project_id)
-        .annotate(pending=count_of(pending), unread=count_of(unread))
+        .annotate(pending=counts["pending"], unread=counts["unread"])
         .values("pending", "unread")
         .order_by()[:1]
     )

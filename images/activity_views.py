@@ -133,5 +133,5 @@ def image_explain(request: ScopedRequest, image_id: UUID) -> HttpResponse:
         "explain_error": error,
     }
     if request.htmx and request.htmx.target == "explain-result":
-        return render(request, "images/image_explain.html#explain-result", context)
+        return render(request, "images/_explain.html#explain_result", context)
     return render(request, "images/image_explain.html", context)

@@ -20,7 +20,7 @@ from django.utils.translation import get_language, gettext
 from dashboard.routes import Route
 
 from .models import Image, MemberStatus, Status, Visibility
-from .templatetags.share_dates import last_day
+from .template_helpers import last_day
 
 STATUS_LABELS = dict(MemberStatus.choices)
 VISIBILITY_LABELS = dict(Visibility.choices)

@@ -24,7 +24,7 @@ from .forms import PropertyForm, TagForm
 from .models import Image
 from .views import INVALID, _detail_context
 
-PANEL = "images/_properties.html#properties-panel"
+PANEL = "images/_properties.html#properties_panel"
 FIELD_NAMES = {"min_disk": "Minimum disk", "min_ram": "Minimum RAM"}
 
 
@@ -99,7 +99,7 @@ def property_help(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     """As the owner types a key: its help text and the values it takes (a catalog lookup)."""
     access.get_image_for(request.scope, image_id, write=True)
     context = {"help_key": request.GET.get("key", "").strip()}
-    return render(request, "images/_properties.html#property-help", context)
+    return render(request, "images/_properties.html#property_help", context)
 
 
 @require_POST

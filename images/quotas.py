@@ -8,6 +8,7 @@ past the limit. Whoever checks a quota to change usage first locks the project's
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
@@ -15,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
 
 from dashboard.compiled import CompiledQuery
+from dashboard.identity import Scope
 from dashboard.models import Project
 
 from .models import Image, ProjectQuota, Status
@@ -156,7 +158,6 @@ def _meters_query(project_id: str) -> QuerySet[Project]:
     )
 
 
-# On every visit to the Images page: built and compiled once (dashboard/compiled.py), run per call.
 _meters = CompiledQuery(_meters_query, project_id=str)
 
 
@@ -165,7 +166,34 @@ def meters(project: Project) -> list[Meter]:
     found = _meters.rows(project_id=project.pk)
     if not found:
         raise Project.DoesNotExist(f"no project {project.pk}")
+    return _meters_of(found[0])
+
+
+def _meters_and_badges_query(project_id: str, user_id: int, variant: bool) -> QuerySet[Project]:
+    from .access import _stand_in, header_count_annotations
+
+    scope = _stand_in(project_id, user_id, variant)
+    return _meters_query(project_id).annotate(**header_count_annotations(scope))
+
+
+# On every visit to the Images page: built and compiled once (dashboard/compiled.py), run per call.
+_meters_and_badges = CompiledQuery(_meters_and_badges_query, project_id=str, user_id=int)
+
+
+def meters_and_badges(scope: Scope) -> tuple[list[Meter], dict[str, int]]:
+    """meters(scope.project) and access.header_counts(scope) in one query, for the Images page,
+    which shows both: the usage bars, and the header's badges."""
+    found = _meters_and_badges.rows(
+        variant=scope.is_admin, project_id=scope.project_id, user_id=scope.user.pk
+    )
+    if not found:
+        raise Project.DoesNotExist(f"no project {scope.project_id}")
     row = found[0]
+    return _meters_of(row), {"pending": row.pending, "unread": row.unread}
+
+
+def _meters_of(row: Any) -> list[Meter]:
+    # row: a project read by _meters_query, with its used_count, used_size and used_uploading.
     limits = limits_from(getattr(row, "image_quota", None))
     used = {
         COUNT_TOTAL: row.used_count or 0,

@@ -1,6 +1,7 @@
 """Pages and the partials htmx re-renders. Each view: find through access → validate → one
 service call → render or redirect. Every htmx action is also a plain form POST."""
 
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -30,9 +31,11 @@ INVALID = 422  # a form that did not validate; htmx is configured to swap it lik
 
 
 def _partials(request: ScopedRequest, names: list[str], context: dict, status: int = 200) -> HttpResponse:
-    """Several named partials in one response (the extra ones swap out of band)."""
-    html = "".join(render_to_string(name, context, request) for name in names)
-    return HttpResponse(html, status=status)
+    """Several named partials in one response: the first in place, the others out of band (with
+    `oob` set, which makes each partial that can swap out of band say so)."""
+    parts = [render_to_string(names[0], context, request)]
+    parts += [render_to_string(name, {**context, "oob": True}, request) for name in names[1:]]
+    return HttpResponse("".join(parts), status=status)
 
 
 def _list_params(request: ScopedRequest) -> dict:
@@ -81,7 +84,7 @@ def image_list(request: ScopedRequest) -> HttpResponse:
             # Community search: read the matches by the community trigram index or postings.
             match_first=params["tab"] == Tab.COMMUNITY and bool(params["q"]),
         )
-    context = {
+    context: dict[str, Any] = {
         "params": params,
         "page": page,
         "rows": presenters.image_rows(page.rows, project_id=scope.project_id) if page is not None else [],
@@ -92,7 +95,9 @@ def image_list(request: ScopedRequest) -> HttpResponse:
         "can_respond": access.can_answer_shares(scope),
     }
     if request.htmx and request.htmx.target == "image-table":
-        return render(request, "images/image_list.html#image-table", context)
+        return render(request, "images/image_list.html#image_table", context)
+    # The usage bars, and the header's badges read with them: one query for both.
+    context["meters"], context["badges"] = quotas.meters_and_badges(scope)
     return render(request, "images/image_list.html", context)
 
 
@@ -160,7 +165,7 @@ def image_detail(request: ScopedRequest, image_id: UUID) -> HttpResponse:
     tab = request.GET.get("tab", "")
     context = _detail_context(request, image, tab if tab in ("members", "activity") else "overview")
     if request.htmx and request.htmx.target == "tab-panel":
-        return render(request, "images/image_detail.html#tab-panel", context)
+        return render(request, "images/image_detail.html#tab_panel", context)
     return render(request, "images/image_detail.html", context)
 
 
@@ -218,7 +223,7 @@ def image_delete(request: ScopedRequest, image_id: UUID) -> HttpResponse:
 def _members_response(request: ScopedRequest, image, form: AddMemberForm, status: int = 200) -> HttpResponse:
     context = _detail_context(request, image, "members", form=form)
     if request.htmx:
-        names = ["images/image_detail.html#members-panel", "images/image_detail.html#visibility-label-oob"]
+        names = ["images/image_detail.html#members_panel", "images/image_detail.html#visibility_label"]
         return _partials(request, names, context, status=status)
     return render(request, "images/image_detail.html", context, status=status)
 
@@ -270,7 +275,7 @@ def member_lookup(request: ScopedRequest, image_id: UUID) -> HttpResponse:
         except services.ServiceError as e:
             error = str(e)
     context = {"lookup_project": project, "lookup_error": error, "lookup_confirmed": project is not None}
-    return render(request, "images/image_detail.html#member-lookup", context)
+    return render(request, "images/image_detail.html#member_lookup", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -286,7 +291,7 @@ def member_remove(request: ScopedRequest, image_id: UUID, project_id: str) -> Ht
             return redirect(members_url)
         context = {"image": image, "share": share}
         if request.htmx:
-            return render(request, "images/member_confirm_remove.html#confirm-remove", context)
+            return render(request, "images/member_confirm_remove.html#confirm_row", context)
         return render(request, "images/member_confirm_remove.html", context)
     try:
         project = services.member_remove(scope=scope, image=image, project_id=project_id)
@@ -344,15 +349,15 @@ def share_respond(request: ScopedRequest, image_id: UUID) -> HttpResponse:
         "row": presenters.image_rows([image], project_id=scope.project_id)[0],
         "next_path": request.get_full_path(),
         "params": _list_params(request),
-        "pending_count": access.pending_share_count(scope),
+        "badges": {"pending": access.pending_share_count(scope)},
         "share_actions": SHARE_ACTIONS,
     }
     region = (
-        "images/image_list.html#image-row"
+        "images/image_list.html#image_row"
         if request.POST.get("region") == "row"
-        else "images/image_detail.html#share-box"
+        else "images/image_detail.html#share_box"
     )
-    response = _partials(request, [region, "base.html#pending-badge-oob"], context)
+    response = _partials(request, [region, "base.html#pending_badge"], context)
     return trigger_client_event(response, "announce", {"text": note})
 
 

@@ -14,7 +14,7 @@ from images.models import Image, ImageMember, MemberStatus, ShareEvent, Status, 
 
 
 def _html(client, url: str) -> str:
-    return client.get(url).content.decode().replace("&#x27;", "'")
+    return client.get(url).content.decode().replace("&#39;", "'")
 
 
 def _bulk_url(image) -> str:

@@ -242,7 +242,7 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 def test_it_escapes_html_in_names_and_properties_on_list_and_detail(client_alice, client_root, make_image):
     image = make_image(HOSTILE, properties={"<b>os_distro</b>": HOSTILE}, tags=[HOSTILE])
-    escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
 
     pages = {
         "list": client_alice.get("/project/images/"),
@@ -258,7 +258,7 @@ def test_it_escapes_html_in_names_and_properties_on_list_and_detail(client_alice
         assert response.status_code == 200, name
         assert "<script>alert" not in html, name
         assert "<img src=x" not in html, name
-        assert escaped in html or "&lt;script&gt;alert(&quot;x&quot;)" in html, name
+        assert escaped in html or "&lt;script&gt;alert(&#34;x&#34;)" in html, name
     detail = pages["detail"].content.decode()
     assert "<code>&lt;b&gt;os_distro&lt;/b&gt;</code>" in detail
     assert f'value="{escaped}"' in detail  # the owner's inline editor holds the value
@@ -267,7 +267,7 @@ def test_it_escapes_html_in_names_and_properties_on_list_and_detail(client_alice
 def test_it_escapes_hostile_names_in_every_list_tab_and_in_a_row_re_rendered_after_an_answer(
     client_bob, make_image, app_team, platform
 ):
-    escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
     platform.name = HOSTILE  # the owner column shows the owner project's name
     platform.save()
     shared = make_image(HOSTILE, visibility=Visibility.SHARED, members={app_team: MemberStatus.PENDING})
@@ -306,7 +306,7 @@ def test_it_stores_a_name_with_html_as_typed_and_shows_it_escaped(client_alice):
     assert Image.objects.get().name == HOSTILE
     html = response.content.decode()
     assert "<script>alert" not in html
-    assert "Image &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "Image &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
 
 
 def test_it_escapes_a_project_name_with_html_in_the_member_list(client_alice, make_image, db):
@@ -339,8 +339,8 @@ def test_it_escapes_hostile_member_names_and_ids_in_the_rows_and_their_links(cli
     html = client_alice.get(f"/project/images/{image.pk}/?tab=members").content.decode()
 
     assert "<script>alert(1)" not in html
-    assert 'aria-label="Remove &quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in html
-    assert '<tr id="member-a&quot;b&lt;c&gt;&amp;d e">' in html
+    assert 'aria-label="Remove &#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in html
+    assert '<tr id="member-a&#34;b&lt;c&gt;&amp;d e">' in html
     url = escape(reverse("images:member-remove", args=[image.pk, hostile.pk]))
     assert f'href="{url}"' in html and f'hx-get="{url}"' in html
     assert "until the end of <time datetime=" in html

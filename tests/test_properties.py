@@ -196,7 +196,7 @@ def test_the_editor_needs_a_post(client_alice, image):
 def test_it_refuses_a_value_the_compute_service_would_not_accept(client_alice, image, key, value, message):
     response = set_property(client_alice, image, key, value, htmx=True)
     assert response.status_code == 422
-    html = response.content.decode().replace("&#x27;", "'")
+    html = response.content.decode().replace("&#39;", "'")
     error = html.split('id="property-value-error"', 1)[1].split("</p>", 1)[0]
     assert message in error
     assert f'value="{key}"' in html  # what was typed stays in the form
@@ -244,7 +244,7 @@ def test_it_asks_for_a_key_and_a_value(client_alice, image):
     response = set_property(client_alice, image, "  ", "", htmx=True)
     assert response.status_code == 422
     html = response.content.decode()
-    assert "Enter the property&#x27;s key." in html and "Enter a value, or remove the property." in html
+    assert "Enter the property&#39;s key." in html and "Enter a value, or remove the property." in html
     assert client_alice.post(url(image, "tags/"), {"tag": ""}, **HTMX).status_code == 422
 
 
@@ -256,7 +256,7 @@ def test_reserved_keys_are_refused(client_alice, image, key):
     response = set_property(client_alice, image, key, "x", htmx=True)
     assert response.status_code == 422
     error = response.content.decode().split('id="property-key-error"', 1)[1].split("</p>", 1)[0]
-    assert f"Attribute &#x27;{key}&#x27; is reserved." in error
+    assert f"Attribute &#39;{key}&#39; is reserved." in error
     image.refresh_from_db()
     assert key not in image.properties
 
@@ -269,7 +269,7 @@ def test_reserved_keys_are_refused(client_alice, image, key):
 def test_the_images_attributes_are_not_properties(client_alice, image, key, message):
     response = set_property(client_alice, image, key, "x", htmx=True)
     assert response.status_code == 422
-    assert message in response.content.decode().replace("&#x27;", "'")
+    assert message in response.content.decode().replace("&#39;", "'")
     image.refresh_from_db()
     assert key not in image.properties and image.name == "golden-ubuntu"
 
@@ -369,7 +369,7 @@ def test_keys_values_and_tags_are_shown_escaped(client_alice, client_bob, image)
     hostile = '<script>alert("x")</script>'
     assert set_property(client_alice, image, "<b>team</b>", hostile).status_code == 302
     assert client_alice.post(url(image, "tags/"), {"tag": "<img src=x onerror=alert(1)>"}).status_code == 302
-    escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"
     for client in (client_alice, client_bob):
         html = client.get(url(image)).content.decode()
         assert "<script>alert" not in html and "<img src=x" not in html and "<b>team</b>" not in html

@@ -43,9 +43,9 @@ def _count(client, url: str) -> int:
 def test_it_lists_images_in_constant_queries(client_bob, world, django_assert_num_queries, n, settings):
     settings.IMAGES_PAGE_SIZE = 1000  # the whole list on one page: rows must not add queries
     world(n)
-    # 1 session, 2 user, 3 role assignments (scope + switcher), 4 quota usage bars, 5 images page,
-    # 6 pending-share badge
-    with django_assert_num_queries(6):
+    # 1 session, 2 user, 3 role assignments (scope + switcher), 4 images page, 5 quota usage bars
+    # with the header's two badges
+    with django_assert_num_queries(5):
         response = client_bob.get("/project/images/")
     assert response.content.decode().count('id="row-') >= n // 2
 
@@ -53,8 +53,8 @@ def test_it_lists_images_in_constant_queries(client_bob, world, django_assert_nu
 @pytest.mark.parametrize("tab", ["project", "shared", "public", "community&search=1"])
 def test_every_tab_costs_the_same(client_bob, world, django_assert_num_queries, tab):
     world(40)
-    # 1 session, 2 user, 3 role assignments, 4 quota usage bars, 5 images page, 6 pending-share badge
-    with django_assert_num_queries(6):
+    # 1 session, 2 user, 3 role assignments, 4 images page, 5 quota usage bars with the two badges
+    with django_assert_num_queries(5):
         client_bob.get(f"/project/images/?tab={tab}")
 
 
