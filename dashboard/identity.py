@@ -4,6 +4,7 @@ A Scope is what every access rule and domain operation receives: the browser ses
 one from the current project, the API will build one from a token.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -34,26 +35,30 @@ class Scope:
         return Role.MEMBER in self.roles or Role.ADMIN in self.roles
 
 
-def scopes_for(user: User, project_id: str | None) -> Scope | None:
+def scopes_for(
+    user: User, project_id: str | None, assignments: Iterable[tuple[Project, str]] | None = None
+) -> Scope | None:
     """The user's scope on project_id, or on their first project; None without any role.
 
-    One query: every role assignment of the user, with its project (on every signed-in request,
-    so built and compiled once: dashboard/compiled.py).
+    `assignments`: the user's (project, role) pairs on enabled projects, by project name, when they
+    were read already (with the session: dashboard.sessions). Otherwise one query: every role
+    assignment of the user, with its project (built and compiled once: dashboard/compiled.py).
     """
-    assignments = _assignments.rows(user_id=user.pk)
-    if not assignments:
-        return None
+    if assignments is None:
+        assignments = [(a.project, a.role) for a in _assignments.rows(user_id=user.pk)]
     projects: dict[str, Project] = {}
     roles: dict[str, set[str]] = {}
-    for a in assignments:
-        projects.setdefault(a.project_id, a.project)
-        roles.setdefault(a.project_id, set()).add(a.role)
+    for project, role in assignments:
+        projects.setdefault(project.pk, project)
+        roles.setdefault(project.pk, set()).add(role)
+    if not projects:
+        return None
     current = project_id if project_id in projects else next(iter(projects))
     return Scope(
         user=user,
         project=projects[current],
         roles=frozenset(roles[current]),
-        is_admin=any(a.role == Role.ADMIN for a in assignments),
+        is_admin=any(Role.ADMIN in held for held in roles.values()),
         projects=tuple(projects.values()),
     )
 

@@ -1,13 +1,14 @@
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.http import HttpRequest, HttpResponse
 from django_htmx.middleware import HtmxMiddleware
 
+from .auth import AuthenticationMiddleware
 from .hostile import is_api
 from .identity import scopes_for
+from .sessions import role_assignments
 from .typing import SessionRequest
 
 SESSION_PROJECT_KEY = "project_id"
@@ -53,7 +54,9 @@ class ScopeMiddleware:
             # The APIs act for the token's project (images.api, dashboard.keystone), not a session's.
             return self.get_response(request)
         if request.user.is_authenticated:
-            request.scope = scopes_for(request.user, request.session.get(SESSION_PROJECT_KEY))
+            # The role assignments were read with the session (dashboard.sessions): no query here.
+            assignments = role_assignments(request.session, request.user)
+            request.scope = scopes_for(request.user, request.session.get(SESSION_PROJECT_KEY), assignments)
             if request.scope and request.session.get(SESSION_PROJECT_KEY) != request.scope.project_id:
                 request.session[SESSION_PROJECT_KEY] = request.scope.project_id
         return self.get_response(request)

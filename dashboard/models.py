@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.validators import RegexValidator
 from django.db import models
 
@@ -87,3 +88,27 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attempts} attempts, blocked until {self.blocked_until}"
+
+
+class Session(AbstractBaseSession):
+    """Django's database session, plus the id of the user signed in by it: dashboard.sessions fills
+    it from the session's data on every save, so that reading the session also reads the user and
+    their role assignments (one query on every signed-in request).
+
+    No foreign key in the database: a session saved while its user is being deleted must not fail
+    (Django's session store would retry it forever); deleting a user through the ORM still deletes
+    their sessions, and a session naming a user who is gone signs in no one (dashboard.auth)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="+",
+    )
+
+    @classmethod
+    def get_session_store_class(cls) -> type:
+        from .sessions import SessionStore
+
+        return SessionStore

@@ -216,8 +216,10 @@ IMAGE_PROPERTY_QUOTA = env_int("IMAGE_PROPERTY_QUOTA", 128)
 IMAGE_TAG_QUOTA = env_int("IMAGE_TAG_QUOTA", 128)
 IMAGES_PAGE_SIZE = env_int("IMAGES_PAGE_SIZE", 25)
 
-# Django's database sessions, with the per-request read compiled once (dashboard/sessions.py).
+# Django's database sessions, read with the signed-in user and their roles in one compiled query
+# (dashboard/sessions.py), which the backend takes instead of reading the user again (dashboard/auth.py).
 SESSION_ENGINE = "dashboard.sessions"
+AUTHENTICATION_BACKENDS = ["dashboard.auth.SessionUserBackend"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -331,14 +331,16 @@ def test_the_activity_pages_cost_the_same_whatever_the_number_of_events(
     client_alice, client_root, many_events, django_assert_num_queries, n
 ):
     image = many_events(n)
-    # 1 session, 2 user, 3 role assignments, 4 events (+owner, +target), 5 header badges
-    with django_assert_num_queries(5):
+    # 1 session (+user, +role assignments, +projects), 2 events (+owner, +target), 3 header badges
+    with django_assert_num_queries(3):
         client_alice.get("/project/activity/")
-    # 1 session, 2 user, 3 role assignments, 4 events, 5 projects for the filter, 6 header badges
-    with django_assert_num_queries(6):
+    # 1 session (+user, +role assignments, +projects), 2 events, 3 projects for the filter,
+    # 4 header badges
+    with django_assert_num_queries(4):
         client_root.get("/admin/activity/")
-    # 1 session, 2 user, 3 role assignments, 4 image (+owner, +my share status), 5 events, 6 header badges
-    with django_assert_num_queries(6):
+    # 1 session (+user, +role assignments, +projects), 2 image (+owner, +my share status), 3 events,
+    # 4 header badges
+    with django_assert_num_queries(4):
         response = client_alice.get(f"/project/images/{image.pk}/?tab=activity")
     assert response.content.decode().count('<tr id="event-') == min(n + 1, 50)
 

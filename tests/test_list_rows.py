@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.template import Engine, RequestContext
 from django.template.defaultfilters import date, filesizeformat
 from django.template.loader import render_to_string
@@ -16,7 +15,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from dashboard.models import Project
+from dashboard.models import Project, Session
 from dashboard.sessions import SessionStore
 from images import access
 from images.models import Image, MemberStatus, Visibility

@@ -43,9 +43,9 @@ def _count(client, url: str) -> int:
 def test_it_lists_images_in_constant_queries(client_bob, world, django_assert_num_queries, n, settings):
     settings.IMAGES_PAGE_SIZE = 1000  # the whole list on one page: rows must not add queries
     world(n)
-    # 1 session, 2 user, 3 role assignments (scope + switcher), 4 images page, 5 quota usage bars
-    # with the header's two badges
-    with django_assert_num_queries(5):
+    # 1 session (+user, +role assignments, +projects), 2 images page, 3 quota usage bars with the
+    # header's two badges
+    with django_assert_num_queries(3):
         response = client_bob.get("/project/images/")
     assert response.content.decode().count('id="row-') >= n // 2
 
@@ -53,8 +53,9 @@ def test_it_lists_images_in_constant_queries(client_bob, world, django_assert_nu
 @pytest.mark.parametrize("tab", ["project", "shared", "public", "community&search=1"])
 def test_every_tab_costs_the_same(client_bob, world, django_assert_num_queries, tab):
     world(40)
-    # 1 session, 2 user, 3 role assignments, 4 images page, 5 quota usage bars with the two badges
-    with django_assert_num_queries(5):
+    # 1 session (+user, +role assignments, +projects), 2 images page, 3 quota usage bars with the
+    # header's two badges
+    with django_assert_num_queries(3):
         client_bob.get(f"/project/images/?tab={tab}")
 
 
@@ -63,9 +64,9 @@ def test_it_shows_the_members_tab_in_constant_queries(
     client_alice, world, django_assert_num_queries, n_members
 ):
     image = world(5, n_members=n_members)
-    # 1 session, 2 user, 3 role assignments, 4 image (+owner, +my share status),
-    # 5 members (+project), 6 pending-share badge
-    with django_assert_num_queries(6):
+    # 1 session (+user, +role assignments, +projects), 2 image (+owner, +my share status),
+    # 3 members (+project), 4 pending-share badge
+    with django_assert_num_queries(4):
         response = client_alice.get(f"/project/images/{image.pk}/?tab=members")
     assert response.content.decode().count('<tr id="member-') == n_members + 1
 
@@ -74,8 +75,9 @@ def test_it_shows_the_detail_page_to_a_target_in_constant_queries(
     client_bob, world, django_assert_num_queries
 ):
     image = world(5, n_members=50)
-    # 1 session, 2 user, 3 role assignments, 4 image (+owner), 5 my share, 6 pending-share badge
-    with django_assert_num_queries(6):
+    # 1 session (+user, +role assignments, +projects), 2 image (+owner), 3 my share,
+    # 4 pending-share badge
+    with django_assert_num_queries(4):
         client_bob.get(f"/project/images/{image.pk}/")
 
 
