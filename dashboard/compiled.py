@@ -48,6 +48,9 @@ def _forms(value: Any, connection) -> list[tuple[Any, Callable[[Any], Any]]]:
     if isinstance(value, datetime):
         adapt = connection.ops.adapt_datetimefield_value
         forms.append((adapt(value), adapt))
+    if isinstance(value, str):
+        # `contains`/`icontains`: the value inside a LIKE pattern, its %, _ and \ escaped.
+        forms.append((f"%{value}%", lambda v: f"%{connection.ops.prep_for_like_query(v)}%"))
     return forms
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.core import signing
 from django.core.exceptions import BadRequest
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Concat
@@ -111,11 +111,7 @@ def paginate(
             # join), not the image's: a prepared statement's generic plan, which cannot tell a
             # common term from a rare one, would otherwise read every match through the trigram
             # index of 0007 and sort them (46 ms for "ubuntu" at 1M against 0.6 ms walking).
-            part = part.filter(
-                community_trigrams__trigram=_fewest_postings(trigrams),
-                community_trigrams__name__icontains=search,
-            )
-            part = part.annotate(sort_value=F("community_trigrams__name"))
+            part = _walk_postings(part, " ".join(trigrams), search)
         else:
             part = part.annotate(sort_value=_sort_expression(sort, part, match_first=match_first))
         if position is not None:
@@ -151,15 +147,60 @@ def term_trigrams(term: str) -> list[str]:
 POSTINGS_COUNTED = 200
 
 
-def _fewest_postings(trigrams: list[str]) -> RawSQL:
+def _fewest_postings(trigrams: str) -> RawSQL:
     """The term's trigram with the fewest community postings (counted up to POSTINGS_COUNTED each,
-    so the choice reads a bounded number of index entries), in the same query."""
+    so the choice reads a bounded number of index entries), in the same query. `trigrams`: the
+    term's trigrams joined by spaces (one string parameter: a compiled query can swap it)."""
     return RawSQL(
-        "SELECT c.trigram FROM unnest(%s::text[]) WITH ORDINALITY AS c(trigram, n)"
+        "SELECT c.trigram FROM unnest(string_to_array(%s, ' ')) WITH ORDINALITY AS c(trigram, n)"
         " ORDER BY (SELECT count(*) FROM (SELECT FROM images_communitytrigram AS p"
         " WHERE p.trigram = c.trigram LIMIT %s) AS counted), c.n LIMIT 1",
         (trigrams, POSTINGS_COUNTED),
     )
+
+
+def _walk_postings(part: QuerySet, trigrams: str, search: str) -> QuerySet:
+    """The part's rows whose name contains `search`, read in name order from the postings of the
+    term's rarest trigram (see paginate), sort_value the posting's copy of the name."""
+    part = part.filter(
+        community_trigrams__trigram=_fewest_postings(trigrams),
+        community_trigrams__name__icontains=search,
+    )
+    return part.annotate(sort_value=F("community_trigrams__name"))
+
+
+def _search_first_page_query(project_id: str, trigrams: str, search: str, variant: tuple) -> QuerySet:
+    from . import access
+
+    tab, show_hidden, direction, size = variant
+    scope = access._stand_in(project_id, None, False)
+    [part] = access.listed_image_parts(scope, tab=tab, show_hidden=show_hidden)
+    order = ("-sort_value", "-pk") if direction == "desc" else ("sort_value", "pk")
+    return first_rows_query([_walk_postings(part, trigrams, search)], order, size + 1)
+
+
+# The first page of a community search by name (what the search box shows): built and compiled
+# once per direction and page size, only run per request, like first_page.
+_search_first_pages = CompiledQuery(_search_first_page_query, project_id=str, trigrams=str, search=str)
+
+
+def search_first_page(
+    project_id: str, *, tab: str, search: str, show_hidden: bool, direction: str, size: int
+) -> Page | None:
+    """paginate(access.listed_image_parts(…), search=search, sort="name", after=None,
+    match_first=True) for a tab of one part (community) on PostgreSQL, by a compiled query; None
+    where that would not walk the postings (a term without a trigram, another database)."""
+    trigrams = term_trigrams(search)
+    if not trigrams or connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+        return None
+    direction = "desc" if direction == "desc" else "asc"
+    rows = _search_first_pages.rows(
+        variant=(tab, show_hidden, direction, size),
+        project_id=project_id,
+        trigrams=" ".join(trigrams),
+        search=search,
+    )
+    return _page(rows, size, sort="name", direction=direction)
 
 
 def _page(rows: list, size: int, *, sort: str, direction: str) -> Page:

@@ -17,13 +17,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from dashboard.decorators import project_required
+from dashboard.identity import Scope
 from dashboard.models import Project
 from dashboard.typing import ScopedRequest
 
 from . import access, presenters, quotas, services
 from .access import Tab
 from .forms import AddMemberForm, EditImageForm, ImageForm, MemberStatusForm
-from .listing import DIRECTIONS, SORTS, first_page, paginate
+from .listing import DIRECTIONS, SORTS, Page, first_page, paginate, search_first_page
 from .models import MemberStatus, Visibility
 
 SHARE_ACTIONS = [("accepted", "Accept"), ("rejected", "Reject"), ("pending", "Back to pending")]
@@ -53,37 +54,56 @@ def _list_params(request: ScopedRequest) -> dict:
     }
 
 
+def _list_page(scope: Scope, params: dict, *, search_all: bool) -> Page | None:
+    """The page of the Images list that params ask for (by a compiled query where there is one);
+    None for the Community tab before a search."""
+    size = settings.IMAGES_PAGE_SIZE
+    tab, search, after = params["tab"], params["q"], params["after"]
+    if tab != Tab.COMMUNITY and not search and not after:
+        return first_page(
+            scope.project_id,
+            tab=tab,
+            member_status=params["status"] or None,
+            show_hidden=params["hidden"],
+            sort=params["sort"],
+            direction=params["dir"],
+            size=size,
+        )
+    if tab == Tab.COMMUNITY and search and params["sort"] == "name" and not after:
+        page = search_first_page(
+            scope.project_id,
+            tab=tab,
+            search=search,
+            show_hidden=params["hidden"],
+            direction=params["dir"],
+            size=size,
+        )
+        if page is not None:
+            return page
+    if tab == Tab.COMMUNITY and not search and not search_all:
+        return None
+    parts = access.listed_image_parts(
+        scope, tab=tab, member_status=params["status"] or None, show_hidden=params["hidden"]
+    )
+    return paginate(
+        parts,
+        search=search,
+        sort=params["sort"],
+        direction=params["dir"],
+        after=after,
+        size=size,
+        # Community search: read the matches by the community trigram index or postings.
+        match_first=tab == Tab.COMMUNITY and bool(search),
+    )
+
+
 @require_GET
 @login_required
 @project_required
 def image_list(request: ScopedRequest) -> HttpResponse:
     params = _list_params(request)
     scope = request.scope
-    page = None
-    if params["tab"] != Tab.COMMUNITY and not params["q"] and not params["after"]:
-        page = first_page(
-            scope.project_id,
-            tab=params["tab"],
-            member_status=params["status"] or None,
-            show_hidden=params["hidden"],
-            sort=params["sort"],
-            direction=params["dir"],
-            size=settings.IMAGES_PAGE_SIZE,
-        )
-    elif params["tab"] != Tab.COMMUNITY or params["q"] or request.GET.get("search") == "1":
-        parts = access.listed_image_parts(
-            scope, tab=params["tab"], member_status=params["status"] or None, show_hidden=params["hidden"]
-        )
-        page = paginate(
-            parts,
-            search=params["q"],
-            sort=params["sort"],
-            direction=params["dir"],
-            after=params["after"],
-            size=settings.IMAGES_PAGE_SIZE,
-            # Community search: read the matches by the community trigram index or postings.
-            match_first=params["tab"] == Tab.COMMUNITY and bool(params["q"]),
-        )
+    page = _list_page(scope, params, search_all=request.GET.get("search") == "1")
     context: dict[str, Any] = {
         "params": params,
         "page": page,

@@ -69,6 +69,19 @@ def test_it_refuses_a_parameter_that_does_not_reach_the_sql_as_it_is(db):
         pattern.rows(name="alpha")
 
 
+def test_a_contains_pattern_is_escaped_as_the_orm_escapes_it(make_image, platform):
+    for name in ["100% linux", "1000 linux", "a_b", "axb", "back\\slash", "backslash"]:
+        make_image(name, owner=platform)
+    contains = CompiledQuery(
+        lambda name: Image.objects.filter(name__icontains=name).order_by("name").values("name"),
+        name=str,
+    )
+    for term in ["0%", "a_b", "K\\S", "LINUX", "%", "_", "nothing"]:
+        expected = list(Image.objects.filter(name__icontains=term).order_by("name").values("name"))
+        assert contains.rows(name=term) == expected, term
+    assert contains.rows(name="0%") == [{"name": "100% linux"}]
+
+
 def test_it_refuses_to_filter_a_compiled_queryset_further(make_image, platform):
     make_image("alpha-1", owner=platform)
     qs = by_owner_and_name.queryset(variant=False, owner_id=platform.pk, name="alpha")

@@ -202,3 +202,37 @@ def test_community_search_walks_a_trigrams_postings_to_the_same_pages(make_image
     for term in terms:
         assert walked[term] == _community_search(scope, term), term
     assert len(walked["ubuntu"]) > 3
+
+
+@postgresql_only
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("show_hidden", [False, True])
+def test_a_community_searchs_first_page_by_its_compiled_query_is_the_paginated_one(
+    make_image, bob, direction, show_hidden
+):
+    names = ["Ubuntu-22.04", "ubuntu", "my UBUNTU minimal", "deb_100%", "deb\\x", "debx", "a_b", "aXb"]
+    for n, name in enumerate(names * 3):
+        make_image(name, visibility=Visibility.COMMUNITY, os_hidden=n % 4 == 0)
+    scope = scopes_for(bob, None)
+    # Terms whose LIKE pattern needs escaping too: %, _ and \ match only themselves.
+    for term in ["ubuntu", "UBU", "ubuntu-22", "100%", "deb\\", "a_b", "nothing here", "%", "x"]:
+        for size in (2, 50):
+            compiled = listing.search_first_page(
+                scope.project_id,
+                tab=Tab.COMMUNITY,
+                search=term,
+                show_hidden=show_hidden,
+                direction=direction,
+                size=size,
+            )
+            parts = access.listed_image_parts(scope, tab=Tab.COMMUNITY, show_hidden=show_hidden)
+            paginated = paginate(
+                parts, search=term, sort="name", direction=direction, after=None, size=size, match_first=True
+            )
+            if not listing.term_trigrams(term):
+                assert compiled is None, term
+                continue
+            assert compiled is not None
+            shown = [(image.pk, image.my_status, image.owner.name) for image in compiled.rows]
+            assert shown == [(image.pk, image.my_status, image.owner.name) for image in paginated.rows], term
+            assert (compiled.next_cursor is None) == (paginated.next_cursor is None), term
