@@ -186,12 +186,28 @@ def listed_image_parts(
     """listed_images as disjoint parts (own, public, shared with me), for listing.paginate: the
     catalog's OR cannot walk any one index in order, while each part can (a first page of a
     200,000-image world reads a few dozen index entries instead of sorting thousands of rows)."""
-    qs = Image.objects.select_related("owner")
+    # Only the columns a row of the page shows (presenters.image_rows): not the properties and tags
+    # (JSON decoded for every row) or the owner's description.
+    qs = Image.objects.select_related("owner").only(*PAGE_ROW_FIELDS)
     if not show_hidden:
         qs = qs.filter(os_hidden=False)
     return [
         _with_my_status(scope, part.queryset(scope, qs)) for part in _listed_parts(scope, tab, member_status)
     ]
+
+
+# What presenters.image_rows reads of an image (and its owner) besides the id.
+PAGE_ROW_FIELDS = (
+    "name",
+    "owner__name",
+    "visibility",
+    "status",
+    "os_hidden",
+    "protected",
+    "disk_format",
+    "size",
+    "created_at",
+)
 
 
 def listed_images(
