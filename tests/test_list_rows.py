@@ -42,7 +42,7 @@ def test_a_row_shows_what_the_template_filters_showed(make_image, platform, crea
     assert row["name"] == image.display_name
     assert row["size"] == filesizeformat(image.size)
     assert row["url"] == reverse("images:detail", args=[image.pk])
-    assert row["respond_url"] == reverse("images:share-respond", args=[image.pk])
+    assert row["respond_url"] == ""  # no share of the project's: no Accept / Reject
     assert row["visibility_label"] == image.get_visibility_display()
     assert row["status_label"] == image.get_status_display()
     assert row["owned"] and row["os_hidden"] and row["my_status"] is None
@@ -61,6 +61,7 @@ def test_a_row_without_data_shows_dashes_and_the_share_status(make_image, app_te
     assert (row["size"], row["disk_format"]) == ("—", "—")
     assert (row["my_status"], row["my_status_label"], row["owned"]) == ("pending", "Pending", False)
     assert row["owner"] == image.owner.name
+    assert row["respond_url"] == reverse("images:share-respond", args=[image.pk])
 
 
 def test_the_session_read_skips_expired_and_unknown_sessions(db):
