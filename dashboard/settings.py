@@ -111,8 +111,8 @@ TEMPLATES = [
         "APP_DIRS": False,
         "OPTIONS": {
             "environment": "dashboard.templating.environment",
+            # (`request`, `csrf_input` and `csrf_token` come from the backend itself.)
             "context_processors": [
-                "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context_processors.shell",
