@@ -88,7 +88,7 @@ def environment(**options: Any) -> jinja2.Environment:
             "unlocalize": unlocalize,
         }
     )
-    # The images app's helpers: the quota meters, the property catalog, form fields, share dates.
+    # The images app's helpers: the property catalog, form fields, share dates.
     from images import template_helpers
 
     env.globals.update(template_helpers.GLOBALS)

@@ -1,5 +1,6 @@
-"""The images app's helpers for its templates (dashboard/templating.py registers them): the quota
-meters, the property catalog, form fields tied to their help and errors, share dates."""
+"""The images app's helpers for its templates (dashboard/templating.py registers them): the property
+catalog, form fields tied to their help and errors, share dates. (The quota meters come from the
+Images view, read with the header badges: quotas.meters_and_badges.)"""
 
 import hashlib
 from datetime import date, datetime, timedelta
